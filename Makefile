@@ -1,0 +1,37 @@
+# Escala: `make run` and `make test` do all the set-up on a fresh Debian 12 machine (root).
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+DATA_DIR ?= data
+HTTP ?= 127.0.0.1:8080
+SMTP ?= 127.0.0.1:2525
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps build configure test run bench clean format
+
+all: build
+
+deps:
+	@scripts/install-deps.sh all
+
+configure: deps
+	@if [ ! -f $(BUILD_DIR)/build.ninja ]; then \
+	  cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE); fi
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+run: build
+	@scripts/first-login.sh $(BUILD_DIR)/escala $(DATA_DIR)
+	exec $(BUILD_DIR)/escala serve --data-dir $(DATA_DIR) --http $(HTTP) --smtp $(SMTP)
+
+bench: build
+	@bench/run.sh $(BUILD_DIR)
+
+format:
+	@find src tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR)

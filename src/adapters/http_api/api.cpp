@@ -1,0 +1,606 @@
+#include "adapters/http_api/api.hpp"
+
+#include <boost/url/parse.hpp>
+#include <charconv>
+
+#include "adapters/http_api/json_io.hpp"
+#include "core/rules.hpp"
+#include "core/severity.hpp"
+
+namespace escala::adapters::http {
+namespace {
+
+using core::Json;
+
+Error bad(std::string message, std::string field = {}) {
+  return make_error(ErrorCode::kInvalidArgument, std::move(message), std::move(field));
+}
+
+Response method_not_allowed(const std::string& allow) {
+  Response r = json_response(
+      405, Json{{"error", {{"code", "method_not_allowed"}, {"message", "use " + allow}}}});
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+Response not_found_route() {
+  return error_response(make_error(ErrorCode::kNotFound, "no such endpoint"));
+}
+
+// The parsed request target.
+struct Target {
+  std::vector<std::string> segments;
+  std::map<std::string, std::string> params;
+};
+
+std::optional<Target> parse_target(const std::string& raw) {
+  auto u = boost::urls::parse_origin_form(raw);
+  if (!u) return std::nullopt;
+  Target t;
+  for (auto seg : u->segments()) t.segments.push_back(std::string(seg));
+  for (auto p : u->params()) t.params[std::string(p.key)] = std::string(p.value);
+  return t;
+}
+
+Result<std::optional<int64_t>> int_param(const Target& t, const char* name, int64_t lo,
+                                         int64_t hi) {
+  auto it = t.params.find(name);
+  if (it == t.params.end() || it->second.empty()) return std::optional<int64_t>();
+  int64_t v = 0;
+  const auto& s = it->second;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size() || v < lo || v > hi)
+    return bad("must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi),
+               name);
+  return std::optional<int64_t>(v);
+}
+
+std::string bearer_token(const std::string& authorization) {
+  static constexpr std::string_view kPrefix = "Bearer ";
+  if (authorization.size() <= kPrefix.size()) return {};
+  std::string_view a(authorization);
+  if (a.substr(0, kPrefix.size()) != kPrefix && a.substr(0, kPrefix.size()) != "bearer ")
+    return {};
+  return std::string(a.substr(kPrefix.size()));
+}
+
+Json list_json(Json items, int64_t total, std::optional<std::string> next) {
+  return Json{{"items", std::move(items)},
+              {"total", total},
+              {"next", next ? Json(*next) : Json(nullptr)}};
+}
+
+Result<core::Impact> read_impact(const Json& body) {
+  const Json& j = body["impact"];
+  if (!j.is_object()) return bad("must be an object with affected and disruption", "impact");
+  ESCALA_TRY(only_fields(j, {"affected", "disruption"}, "impact"));
+  auto affected = req_string(j, "affected", 20, "impact");
+  if (!affected.ok()) return affected.error();
+  auto disruption = req_string(j, "disruption", 20, "impact");
+  if (!disruption.ok()) return disruption.error();
+  core::Impact impact{*affected, *disruption};
+  ESCALA_TRY(core::validate_impact(impact));
+  return impact;
+}
+
+Result<std::optional<core::Contract>> read_contract(const Json& body) {
+  auto it = body.find("contract");
+  if (it == body.end() || it->is_null()) return std::optional<core::Contract>();
+  if (!it->is_object()) return bad("must be an object", "contract");
+  ESCALA_TRY(only_fields(*it, {"name", "activation_charge"}, "contract"));
+  core::Contract c;
+  auto name = opt_string(*it, "name", 200, "contract");
+  if (!name.ok()) return name.error();
+  c.name = name->value_or("");
+  auto charge = it->find("activation_charge");
+  if (charge != it->end() && !charge->is_null()) {
+    if (!charge->is_object()) return bad("must be an object", "contract.activation_charge");
+    ESCALA_TRY(only_fields(*charge, {"amount_cents", "currency"}, "contract.activation_charge"));
+    auto amount = opt_int(*charge, "amount_cents", "contract.activation_charge");
+    if (!amount.ok()) return amount.error();
+    if (!amount.value()) return bad("is required", "contract.activation_charge.amount_cents");
+    if (*amount.value() < 0)
+      return bad("must not be negative", "contract.activation_charge.amount_cents");
+    auto currency = opt_string(*charge, "currency", 3, "contract.activation_charge");
+    if (!currency.ok()) return currency.error();
+    c.activation_charge.amount_cents = *amount.value();
+    c.activation_charge.currency = currency->value_or("USD");
+    if (c.activation_charge.currency.size() != 3)
+      return bad("must be a three-letter currency code", "contract.activation_charge.currency");
+  }
+  return std::optional<core::Contract>(c);
+}
+
+constexpr size_t kMaxText = 100'000;
+
+}  // namespace
+
+Api::Api(services::CaseService& cases, services::DirectoryService& directory,
+         services::AuthService& auth, ports::DirectoryStore& settings, ApiOptions options)
+    : cases_(cases),
+      directory_(directory),
+      auth_(auth),
+      settings_(settings),
+      options_(std::move(options)) {}
+
+Response Api::handle(const Request& request) {
+  try {
+    if (request.body.size() > options_.max_json_body)
+      return error_response(make_error(ErrorCode::kPayloadTooLarge,
+                                       "the body is larger than " +
+                                           std::to_string(options_.max_json_body) + " bytes"));
+    return route(request);
+  } catch (const std::exception& e) {
+    return error_response(make_error(ErrorCode::kInternal, "unexpected error; nothing was changed"));
+  }
+}
+
+Response Api::route(const Request& req) {
+  auto target = parse_target(req.target);
+  if (!target) return error_response(bad("malformed request target"));
+  const auto& seg = target->segments;
+  const std::string& m = req.method;
+
+  if (seg.size() == 1 && seg[0] == "healthz") {
+    if (m != "GET" && m != "HEAD") return method_not_allowed("GET");
+    return json_response(200, Json{{"status", "ok"}});
+  }
+  if (seg.size() < 2 || seg[0] != "api" || seg[1] != "v1") return not_found_route();
+  const std::vector<std::string> s(seg.begin() + 2, seg.end());
+  const size_t n = s.size();
+
+  if (n == 1 && s[0] == "openapi.json") {
+    if (m != "GET") return method_not_allowed("GET");
+    Response r;
+    r.body = options_.openapi_json;
+    return r;
+  }
+
+  // Body for writes: one JSON object.
+  auto body_object = [&]() -> Result<Json> {
+    if (req.body.empty()) return Json::object();
+    return parse_object(req.body);
+  };
+
+  if (n == 2 && s[0] == "auth" && s[1] == "login") {
+    if (m != "POST") return method_not_allowed("POST");
+    auto body = body_object();
+    if (!body.ok()) return error_response(body.error());
+    if (auto st = only_fields(*body, {"email", "password"}); !st.ok()) return error_response(st.error());
+    auto email = req_string(*body, "email", 254);
+    if (!email.ok()) return error_response(email.error());
+    auto password = req_string(*body, "password", 1024);
+    if (!password.ok()) return error_response(password.error());
+    auto login = auth_.login(*email, *password, req.client);
+    if (!login.ok()) return error_response(login.error());
+    return json_response(200, Json{{"token", login->token},
+                                   {"expires_at", format_iso8601(login->expires_at)},
+                                   {"user", user_json(login->user)}});
+  }
+
+  // Everything below needs a signed-in user.
+  const std::string token = bearer_token(req.authorization);
+  if (token.empty())
+    return error_response(make_error(ErrorCode::kUnauthenticated,
+                                     "sign in first: Authorization: Bearer TOKEN"));
+  auto user = auth_.authenticate(token);
+  if (!user.ok()) return error_response(user.error());
+  const core::Actor actor = user->actor();
+  const bool staff = actor.is_staff();
+  const std::string& prefix = cases_.number_prefix();
+
+  if (n == 2 && s[0] == "auth" && s[1] == "logout") {
+    if (m != "POST") return method_not_allowed("POST");
+    auto st = auth_.logout(token);
+    if (!st.ok()) return error_response(st.error());
+    return Response{204, "application/json", "", {}};
+  }
+  if (n == 1 && s[0] == "me") {
+    if (m != "GET") return method_not_allowed("GET");
+    return json_response(200, user_json(*user));
+  }
+  if (n == 1 && s[0] == "config") {
+    if (m != "GET") return method_not_allowed("GET");
+    auto defaults = settings_.get_setting("defaults");
+    if (!defaults.ok()) return error_response(defaults.error());
+    return json_response(200, defaults->value_or(Json::object()));
+  }
+  if (n == 2 && s[0] == "fields") {
+    if (m != "GET") return method_not_allowed("GET");
+    auto type = core::parse_case_type(s[1]);
+    if (!type) return error_response(make_error(ErrorCode::kNotFound, "no case type " + s[1]));
+    Json items = Json::array();
+    for (const auto& f : core::field_specs(*type)) {
+      Json spec = {{"name", f.name}, {"label_es", f.label_es}, {"label_en", f.label_en}};
+      if (!f.choices.empty()) spec["choices"] = f.choices;
+      spec["required"] = f.name == "teams_email" ? "when extension_type is teams" : "always";
+      items.push_back(std::move(spec));
+    }
+    return json_response(200, Json{{"type", s[1]}, {"fields", items}});
+  }
+  if (n == 1 && s[0] == "severity-suggestion") {
+    if (m != "GET") return method_not_allowed("GET");
+    core::Impact impact{target->params["affected"], target->params["disruption"]};
+    if (auto st = core::validate_impact(impact); !st.ok()) return error_response(st.error());
+    return json_response(200, Json{{"severity", core::to_string(core::SeverityMatrix{}.suggest(impact))}});
+  }
+
+  // ---- accounts, contacts -------------------------------------------------------------
+  if (s[0] == "accounts") {
+    if (n == 1 && m == "POST") {
+      auto body = body_object();
+      if (!body.ok()) return error_response(body.error());
+      if (auto st = only_fields(*body, {"code", "name", "timezone", "language", "contract"}); !st.ok())
+        return error_response(st.error());
+      core::Account a;
+      auto code = req_string(*body, "code", 32);
+      if (!code.ok()) return error_response(code.error());
+      auto name = req_string(*body, "name", 200);
+      if (!name.ok()) return error_response(name.error());
+      auto tz = opt_string(*body, "timezone", 64);
+      if (!tz.ok()) return error_response(tz.error());
+      auto lang = opt_string(*body, "language", 8);
+      if (!lang.ok()) return error_response(lang.error());
+      auto contract = read_contract(*body);
+      if (!contract.ok()) return error_response(contract.error());
+      a.code = *code;
+      a.name = *name;
+      if (tz.value()) a.timezone = *tz.value();
+      if (lang.value()) a.language = *lang.value();
+      a.contract = *contract;
+      auto created = directory_.create_account(actor, a);
+      if (!created.ok()) return error_response(created.error());
+      return json_response(201, account_json(*created));
+    }
+    if (n == 1 && m == "GET") {
+      auto limit = int_param(*target, "limit", 1, 1000);
+      if (!limit.ok()) return error_response(limit.error());
+      int lim = static_cast<int>(limit->value_or(100));
+      auto list = directory_.list_accounts(actor, target->params["cursor"], lim);
+      if (!list.ok()) return error_response(list.error());
+      Json items = Json::array();
+      for (const auto& a : *list) items.push_back(account_json(a));
+      std::optional<std::string> next;
+      if (static_cast<int>(list->size()) == lim) next = list->back().code;
+      return json_response(200, list_json(items, static_cast<int64_t>(items.size()), next));
+    }
+    if (n == 1) return method_not_allowed("GET, POST");
+    const std::string code = s[1];
+    if (n == 2 && m == "GET") {
+      auto a = directory_.get_account(actor, code);
+      if (!a.ok()) return error_response(a.error());
+      return json_response(200, account_json(*a));
+    }
+    if (n == 2 && m == "PATCH") {
+      auto body = body_object();
+      if (!body.ok()) return error_response(body.error());
+      if (auto st = only_fields(*body, {"name", "timezone", "language", "contract"}); !st.ok())
+        return error_response(st.error());
+      for (const char* k : {"name", "timezone", "language"}) {
+        auto v = opt_string(*body, k, 200);
+        if (!v.ok()) return error_response(v.error());
+      }
+      auto contract = read_contract(*body);
+      if (!contract.ok()) return error_response(contract.error());
+      auto a = directory_.update_account(actor, code, *body);
+      if (!a.ok()) return error_response(a.error());
+      return json_response(200, account_json(*a));
+    }
+    if (n == 2) return method_not_allowed("GET, PATCH");
+    if (n == 3 && s[2] == "contacts") {
+      if (m == "POST") {
+        auto body = body_object();
+        if (!body.ok()) return error_response(body.error());
+        if (auto st = only_fields(*body, {"name", "email", "phone", "language"}); !st.ok())
+          return error_response(st.error());
+        core::Contact c;
+        c.account = code;
+        auto name = req_string(*body, "name", 200);
+        if (!name.ok()) return error_response(name.error());
+        auto email = opt_string(*body, "email", 254);
+        if (!email.ok()) return error_response(email.error());
+        auto phone = opt_string(*body, "phone", 32);
+        if (!phone.ok()) return error_response(phone.error());
+        auto lang = opt_string(*body, "language", 8);
+        if (!lang.ok()) return error_response(lang.error());
+        c.name = *name;
+        c.email = email->value_or("");
+        c.phone = phone->value_or("");
+        c.language = lang->value_or("es");
+        auto created = directory_.create_contact(actor, c);
+        if (!created.ok()) return error_response(created.error());
+        return json_response(201, contact_json(*created));
+      }
+      if (m == "GET") {
+        auto list = directory_.list_contacts(actor, code);
+        if (!list.ok()) return error_response(list.error());
+        Json items = Json::array();
+        for (const auto& c : *list) items.push_back(contact_json(c));
+        return json_response(200, list_json(items, static_cast<int64_t>(items.size()), std::nullopt));
+      }
+      return method_not_allowed("GET, POST");
+    }
+    if (n == 3 && s[2] == "billable-items") {
+      if (m != "GET") return method_not_allowed("GET");
+      auto items = cases_.billable_items(actor, code);
+      if (!items.ok()) return error_response(items.error());
+      Json out = Json::array();
+      for (const auto& b : *items) out.push_back(billable_json(b, prefix));
+      return json_response(200, list_json(out, static_cast<int64_t>(out.size()), std::nullopt));
+    }
+    return not_found_route();
+  }
+
+  // ---- users ---------------------------------------------------------------------------
+  if (s[0] == "users" && n == 1) {
+    if (m == "POST") {
+      auto body = body_object();
+      if (!body.ok()) return error_response(body.error());
+      if (auto st = only_fields(*body, {"email", "name", "role", "level", "specialties", "account",
+                                        "language", "timezone", "password"});
+          !st.ok())
+        return error_response(st.error());
+      services::NewUser u;
+      auto email = req_string(*body, "email", 254);
+      if (!email.ok()) return error_response(email.error());
+      auto name = req_string(*body, "name", 200);
+      if (!name.ok()) return error_response(name.error());
+      auto role = req_string(*body, "role", 20);
+      if (!role.ok()) return error_response(role.error());
+      auto parsed_role = core::parse_role(*role);
+      if (!parsed_role) return error_response(bad("must be admin, supervisor, agent or customer", "role"));
+      auto level = opt_int(*body, "level");
+      if (!level.ok()) return error_response(level.error());
+      auto account = opt_string(*body, "account", 32);
+      if (!account.ok()) return error_response(account.error());
+      auto lang = opt_string(*body, "language", 8);
+      if (!lang.ok()) return error_response(lang.error());
+      auto tz = opt_string(*body, "timezone", 64);
+      if (!tz.ok()) return error_response(tz.error());
+      auto password = req_string(*body, "password", 1024);
+      if (!password.ok()) return error_response(password.error());
+      if (body->contains("specialties")) {
+        const Json& sp = (*body)["specialties"];
+        if (!sp.is_array() || sp.size() > 50)
+          return error_response(bad("must be a list of names", "specialties"));
+        for (const auto& x : sp) {
+          if (!x.is_string() || x.get<std::string>().empty() || x.get<std::string>().size() > 64)
+            return error_response(bad("must be a list of names", "specialties"));
+          u.specialties.push_back(x.get<std::string>());
+        }
+      }
+      u.email = *email;
+      u.name = *name;
+      u.role = *parsed_role;
+      u.level = static_cast<int>(level->value_or(0));
+      u.account = account->value_or("");
+      if (lang.value()) u.language = *lang.value();
+      if (tz.value()) u.timezone = *tz.value();
+      u.password = *password;
+      auto created = directory_.create_user(actor, u);
+      if (!created.ok()) return error_response(created.error());
+      return json_response(201, user_json(*created));
+    }
+    if (m == "GET") {
+      auto limit = int_param(*target, "limit", 1, 1000);
+      if (!limit.ok()) return error_response(limit.error());
+      auto cursor = int_param(*target, "cursor", 0, INT64_MAX);
+      if (!cursor.ok()) return error_response(cursor.error());
+      int lim = static_cast<int>(limit->value_or(100));
+      auto list = directory_.list_users(actor, cursor->value_or(0), lim);
+      if (!list.ok()) return error_response(list.error());
+      Json items = Json::array();
+      for (const auto& u : *list) items.push_back(user_json(u));
+      std::optional<std::string> next;
+      if (static_cast<int>(list->size()) == lim) next = std::to_string(list->back().id);
+      return json_response(200, list_json(items, static_cast<int64_t>(items.size()), next));
+    }
+    return method_not_allowed("GET, POST");
+  }
+
+  // ---- cases ---------------------------------------------------------------------------
+  if (s[0] != "cases") return not_found_route();
+  if (n == 1 && m == "POST") {
+    auto body = body_object();
+    if (!body.ok()) return error_response(body.error());
+    if (auto st = only_fields(*body, {"type", "account", "contact", "subject", "description",
+                                      "channel", "fields", "impact", "severity",
+                                      "severity_reason"});
+        !st.ok())
+      return error_response(st.error());
+    core::OpenCaseInput in;
+    auto type = req_string(*body, "type", 20);
+    if (!type.ok()) return error_response(type.error());
+    auto parsed_type = core::parse_case_type(*type);
+    if (!parsed_type) return error_response(bad("must be incident, activation or request", "type"));
+    in.type = *parsed_type;
+    auto account = opt_string(*body, "account", 32);
+    if (!account.ok()) return error_response(account.error());
+    in.account = account->value_or("");
+    auto contact = opt_int(*body, "contact");
+    if (!contact.ok()) return error_response(contact.error());
+    in.contact_id = *contact;
+    auto subject = req_string(*body, "subject", 300);
+    if (!subject.ok()) return error_response(subject.error());
+    in.subject = *subject;
+    auto description = opt_string(*body, "description", kMaxText);
+    if (!description.ok()) return error_response(description.error());
+    in.description = description->value_or("");
+    auto channel = opt_string(*body, "channel", 32);
+    if (!channel.ok()) return error_response(channel.error());
+    in.channel = channel->value_or(staff ? "phone" : "portal");
+    static const std::vector<std::string> kChannels = {"email", "phone", "chat", "click2call",
+                                                       "whatsapp", "portal", "web", "api"};
+    if (std::find(kChannels.begin(), kChannels.end(), in.channel) == kChannels.end())
+      return error_response(bad("must be one of: email, phone, chat, click2call, whatsapp, portal, web, api", "channel"));
+    if (body->contains("fields") && !(*body)["fields"].is_null()) {
+      if (!(*body)["fields"].is_object()) return error_response(bad("must be an object", "fields"));
+      in.fields = (*body)["fields"];
+    }
+    if (body->contains("impact") && !(*body)["impact"].is_null()) {
+      auto impact = read_impact(*body);
+      if (!impact.ok()) return error_response(impact.error());
+      in.impact = *impact;
+    }
+    auto severity = opt_string(*body, "severity", 4);
+    if (!severity.ok()) return error_response(severity.error());
+    if (severity.value()) {
+      auto sv = core::parse_severity(*severity.value());
+      if (!sv) return error_response(bad("must be S1, S2, S3 or S4", "severity"));
+      in.severity = sv;
+    }
+    auto reason = opt_string(*body, "severity_reason", 2000);
+    if (!reason.ok()) return error_response(reason.error());
+    in.severity_reason = reason->value_or("");
+    auto created = cases_.open(actor, std::move(in));
+    if (!created.ok()) return error_response(created.error());
+    Response r = json_response(201, case_json(*created, prefix, staff));
+    r.headers.emplace_back("Location", "/api/v1/cases/" + cases_.number_of(*created));
+    return r;
+  }
+  if (n == 1 && m == "GET") {
+    ports::CaseQuery q;
+    auto& p = target->params;
+    if (!p["status"].empty()) {
+      q.status = core::parse_case_status(p["status"]);
+      if (!q.status) return error_response(bad("unknown status", "status"));
+    }
+    if (!p["severity"].empty()) {
+      q.severity = core::parse_severity(p["severity"]);
+      if (!q.severity) return error_response(bad("must be S1, S2, S3 or S4", "severity"));
+    }
+    if (!p["type"].empty()) {
+      q.type = core::parse_case_type(p["type"]);
+      if (!q.type) return error_response(bad("unknown type", "type"));
+    }
+    auto level = int_param(*target, "level", 1, 3);
+    if (!level.ok()) return error_response(level.error());
+    if (level.value()) q.level = static_cast<int>(*level.value());
+    if (!p["account"].empty()) q.account = p["account"];
+    if (p["assignee"] == "none") {
+      q.assignee = 0;
+    } else if (p["assignee"] == "me") {
+      q.assignee = actor.user_id;
+    } else {
+      auto assignee = int_param(*target, "assignee", 1, INT64_MAX);
+      if (!assignee.ok()) return error_response(assignee.error());
+      q.assignee = *assignee;
+    }
+    if (p["q"].size() > 500) return error_response(bad("is too long", "q"));
+    q.text = p["q"];
+    auto limit = int_param(*target, "limit", 1, 1000);
+    if (!limit.ok()) return error_response(limit.error());
+    q.limit = static_cast<int>(limit->value_or(50));
+    if (!p["cursor"].empty()) {
+      auto before = core::parse_case_number(prefix, p["cursor"]);
+      if (!before) return error_response(bad("is not a cursor from this list", "cursor"));
+      q.before_id = before;
+    }
+    auto page = cases_.list(actor, q);
+    if (!page.ok()) return error_response(page.error());
+    Json items = Json::array();
+    for (const auto& c : page->items) items.push_back(case_json(c, prefix, staff));
+    std::optional<std::string> next;
+    if (page->next_before) next = core::format_case_number(prefix, *page->next_before);
+    return json_response(200, list_json(items, page->total, next));
+  }
+  if (n == 1) return method_not_allowed("GET, POST");
+
+  const std::string number = s[1];
+  auto answer = [&](const Result<core::Case>& c, int status = 200) {
+    if (!c.ok()) return error_response(c.error());
+    return json_response(status, case_json(*c, prefix, staff));
+  };
+  if (n == 2) {
+    if (m == "GET") return answer(cases_.get(actor, number));
+    if (m != "PATCH") return method_not_allowed("GET, PATCH");
+    auto body = body_object();
+    if (!body.ok()) return error_response(body.error());
+    if (auto st = only_fields(*body, {"fields", "impact", "severity", "reason", "assignee"}); !st.ok())
+      return error_response(st.error());
+    services::CasePatch patch;
+    if (body->contains("fields")) {
+      if (!(*body)["fields"].is_object()) return error_response(bad("must be an object", "fields"));
+      patch.fields = (*body)["fields"];
+    }
+    if (body->contains("impact")) {
+      auto impact = read_impact(*body);
+      if (!impact.ok()) return error_response(impact.error());
+      patch.impact = *impact;
+    }
+    auto severity = opt_string(*body, "severity", 4);
+    if (!severity.ok()) return error_response(severity.error());
+    if (severity.value()) {
+      patch.severity = core::parse_severity(*severity.value());
+      if (!patch.severity) return error_response(bad("must be S1, S2, S3 or S4", "severity"));
+    }
+    auto reason = opt_string(*body, "reason", 2000);
+    if (!reason.ok()) return error_response(reason.error());
+    patch.reason = reason->value_or("");
+    if (body->contains("assignee")) {
+      patch.set_assignee = true;
+      auto assignee = opt_int(*body, "assignee");
+      if (!assignee.ok()) return error_response(assignee.error());
+      patch.assignee = *assignee;
+    }
+    return answer(cases_.patch(actor, number, std::move(patch)));
+  }
+  if (n == 3 && s[2] == "events") {
+    if (m != "GET") return method_not_allowed("GET");
+    auto limit = int_param(*target, "limit", 1, 1000);
+    if (!limit.ok()) return error_response(limit.error());
+    auto cursor = int_param(*target, "cursor", 0, INT64_MAX);
+    if (!cursor.ok()) return error_response(cursor.error());
+    auto page = cases_.events(actor, number, cursor->value_or(0),
+                              static_cast<int>(limit->value_or(100)));
+    if (!page.ok()) return error_response(page.error());
+    Json items = Json::array();
+    for (const auto& e : page->items) items.push_back(event_json(e));
+    std::optional<std::string> next;
+    if (page->next_after) next = std::to_string(*page->next_after);
+    return json_response(200, list_json(items, page->total, next));
+  }
+  if (n == 3 && m != "POST") return method_not_allowed("POST");
+  if (n == 3) {
+    auto body = body_object();
+    if (!body.ok()) return error_response(body.error());
+    const std::string& action = s[2];
+    if (action == "replies") {
+      if (auto st = only_fields(*body, {"body", "internal", "pending"}); !st.ok()) return error_response(st.error());
+      auto text = req_string(*body, "body", kMaxText);
+      if (!text.ok()) return error_response(text.error());
+      auto internal = opt_bool(*body, "internal");
+      if (!internal.ok()) return error_response(internal.error());
+      auto pending = opt_bool(*body, "pending");
+      if (!pending.ok()) return error_response(pending.error());
+      return answer(cases_.reply(actor, number, *text, internal->value_or(false),
+                                 pending->value_or(false)),
+                    201);
+    }
+    if (action == "escalate") {
+      if (auto st = only_fields(*body, {"reason"}); !st.ok()) return error_response(st.error());
+      auto reason = req_string(*body, "reason", 2000);
+      if (!reason.ok()) return error_response(reason.error());
+      return answer(cases_.escalate(actor, number, *reason));
+    }
+    if (action == "resolve") {
+      if (auto st = only_fields(*body, {"resolution"}); !st.ok()) return error_response(st.error());
+      auto resolution = req_string(*body, "resolution", kMaxText);
+      if (!resolution.ok()) return error_response(resolution.error());
+      return answer(cases_.resolve(actor, number, *resolution));
+    }
+    if (action == "confirm") {
+      if (auto st = only_fields(*body, {}); !st.ok()) return error_response(st.error());
+      return answer(cases_.confirm(actor, number));
+    }
+    if (action == "reopen") {
+      if (auto st = only_fields(*body, {"reason"}); !st.ok()) return error_response(st.error());
+      auto reason = req_string(*body, "reason", 2000);
+      if (!reason.ok()) return error_response(reason.error());
+      return answer(cases_.reopen(actor, number, *reason));
+    }
+  }
+  return not_found_route();
+}
+
+}  // namespace escala::adapters::http

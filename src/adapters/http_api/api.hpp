@@ -1,0 +1,42 @@
+#pragma once
+// The REST API as a pure function: handle(Request) -> Response. Authenticates, parses and
+// checks input strictly, calls the services, and shapes the answer. Never throws: an
+// unexpected exception becomes a 500 with nothing stored.
+
+#include <string>
+
+#include "adapters/http_api/http_types.hpp"
+#include "ports/directory_store.hpp"
+#include "services/auth_service.hpp"
+#include "services/case_service.hpp"
+#include "services/directory_service.hpp"
+
+namespace escala::adapters::http {
+
+struct ApiOptions {
+  size_t max_json_body = 1 << 20;  // 1 MiB
+  std::string openapi_json;         // served at /api/v1/openapi.json
+};
+
+class Api {
+ public:
+  Api(services::CaseService& cases, services::DirectoryService& directory,
+      services::AuthService& auth, ports::DirectoryStore& settings, ApiOptions options);
+
+  Response handle(const Request& request);
+
+  // True for requests that may wait on a commit or hash a password: the server runs them
+  // off the network threads.
+  static bool is_blocking(const Request& request) { return request.method != "GET"; }
+
+ private:
+  Response route(const Request& request);
+
+  services::CaseService& cases_;
+  services::DirectoryService& directory_;
+  services::AuthService& auth_;
+  ports::DirectoryStore& settings_;
+  ApiOptions options_;
+};
+
+}  // namespace escala::adapters::http

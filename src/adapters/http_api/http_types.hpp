@@ -1,0 +1,27 @@
+#pragma once
+// Transport-neutral request and response: the API is a function from one to the other, so
+// it is tested without sockets and served by any transport.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace escala::adapters::http {
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query, as received
+  std::string authorization;
+  std::string content_type;
+  std::string body;
+  std::string client;  // remote address, for rate limits
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+}  // namespace escala::adapters::http

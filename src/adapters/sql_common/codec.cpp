@@ -1,0 +1,154 @@
+#include "adapters/sql_common/codec.hpp"
+
+#include "core/text.hpp"
+
+namespace escala::adapters::sql {
+namespace {
+
+using core::Json;
+
+Json opt_ms(const std::optional<Instant>& t) {
+  return t ? Json(to_unix_millis(*t)) : Json(nullptr);
+}
+
+std::optional<Instant> get_opt_ms(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  return from_unix_millis(it->get<long long>());
+}
+
+}  // namespace
+
+std::string case_to_doc(const core::Case& c) {
+  Json j = {
+      {"id", c.id},
+      {"type", core::to_string(c.type)},
+      {"status", core::to_string(c.status)},
+      {"level", c.level},
+      {"severity", core::to_string(c.severity)},
+      {"suggested_severity",
+       c.suggested_severity ? Json(core::to_string(*c.suggested_severity)) : Json(nullptr)},
+      {"severity_reason", c.severity_reason},
+      {"impact", c.impact ? Json{{"affected", c.impact->affected},
+                                 {"disruption", c.impact->disruption}}
+                          : Json(nullptr)},
+      {"account", c.account},
+      {"contact_id", c.contact_id ? Json(*c.contact_id) : Json(nullptr)},
+      {"assignee_id", c.assignee_id ? Json(*c.assignee_id) : Json(nullptr)},
+      {"created_by", c.created_by ? Json(*c.created_by) : Json(nullptr)},
+      {"channel", c.channel},
+      {"subject", c.subject},
+      {"description", c.description},
+      {"fields", c.fields},
+      {"missing_fields", c.missing_fields},
+      {"created_at", to_unix_millis(c.created_at)},
+      {"updated_at", to_unix_millis(c.updated_at)},
+      {"completed_at", opt_ms(c.completed_at)},
+      {"first_response_at", opt_ms(c.first_response_at)},
+      {"resolved_at", opt_ms(c.resolved_at)},
+      {"closed_at", opt_ms(c.closed_at)},
+      {"resolved_level", c.resolved_level},
+      {"sla",
+       {{"calendar", c.sla.calendar},
+        {"response_due", opt_ms(c.sla.response_due)},
+        {"resolution_due", opt_ms(c.sla.resolution_due)}}},
+      {"version", c.version},
+  };
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Result<core::Case> case_from_doc(const std::string& doc) {
+  try {
+    Json j = Json::parse(doc);
+    core::Case c;
+    c.id = j.at("id").get<int64_t>();
+    c.type = core::parse_case_type(j.at("type").get<std::string>()).value();
+    c.status = core::parse_case_status(j.at("status").get<std::string>()).value();
+    c.level = j.at("level").get<int>();
+    c.severity = core::parse_severity(j.at("severity").get<std::string>()).value();
+    if (!j["suggested_severity"].is_null())
+      c.suggested_severity = core::parse_severity(j["suggested_severity"].get<std::string>());
+    c.severity_reason = j.value("severity_reason", "");
+    if (!j["impact"].is_null())
+      c.impact = core::Impact{j["impact"]["affected"], j["impact"]["disruption"]};
+    c.account = j.value("account", "");
+    if (!j["contact_id"].is_null()) c.contact_id = j["contact_id"].get<int64_t>();
+    if (!j["assignee_id"].is_null()) c.assignee_id = j["assignee_id"].get<int64_t>();
+    if (!j["created_by"].is_null()) c.created_by = j["created_by"].get<int64_t>();
+    c.channel = j.value("channel", "");
+    c.subject = j.value("subject", "");
+    c.description = j.value("description", "");
+    c.fields = j.at("fields");
+    c.missing_fields = j.at("missing_fields").get<std::vector<std::string>>();
+    c.created_at = from_unix_millis(j.at("created_at").get<long long>());
+    c.updated_at = from_unix_millis(j.at("updated_at").get<long long>());
+    c.completed_at = get_opt_ms(j, "completed_at");
+    c.first_response_at = get_opt_ms(j, "first_response_at");
+    c.resolved_at = get_opt_ms(j, "resolved_at");
+    c.closed_at = get_opt_ms(j, "closed_at");
+    c.resolved_level = j.value("resolved_level", 0);
+    const Json& sla = j.at("sla");
+    c.sla.calendar = sla.value("calendar", "");
+    c.sla.response_due = get_opt_ms(sla, "response_due");
+    c.sla.resolution_due = get_opt_ms(sla, "resolution_due");
+    c.version = j.at("version").get<int64_t>();
+    return c;
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kInternal, std::string("stored case is unreadable: ") + e.what());
+  }
+}
+
+std::string contract_to_doc(const std::optional<core::Contract>& contract) {
+  if (!contract) return "";
+  return Json{{"name", contract->name},
+              {"activation_charge",
+               {{"amount_cents", contract->activation_charge.amount_cents},
+                {"currency", contract->activation_charge.currency}}}}
+      .dump();
+}
+
+std::optional<core::Contract> contract_from_doc(const std::string& doc) {
+  if (doc.empty()) return std::nullopt;
+  try {
+    Json j = Json::parse(doc);
+    core::Contract c;
+    c.name = j.value("name", "");
+    c.activation_charge.amount_cents = j["activation_charge"].value("amount_cents", 0LL);
+    c.activation_charge.currency = j["activation_charge"].value("currency", "USD");
+    return c;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string case_search_text(const core::Case& c) {
+  std::string t = c.description;
+  t += ' ';
+  t += c.account;
+  for (const auto& [k, v] : c.fields.items()) {
+    t += ' ';
+    if (v.is_string()) t += v.get<std::string>();
+    else if (v.is_array())
+      for (const auto& x : v) t += (x.is_string() ? x.get<std::string>() : x.dump()) + " ";
+  }
+  return t;
+}
+
+std::string event_search_text(const core::Event& e) {
+  if (e.internal || (e.type != "reply" && e.type != "customer_message")) return "";
+  return e.data.value("body", "");
+}
+
+std::string fts_query(const std::string& text) {
+  std::string q;
+  for (const auto& term : core::search_terms(text)) {
+    if (term.size() > 64) continue;
+    if (!q.empty()) q += ' ';
+    q += '"';
+    q += term;  // terms hold only letters and digits: no quote to escape
+    q += '"';
+  }
+  return q;
+}
+
+}  // namespace escala::adapters::sql

@@ -1,0 +1,61 @@
+#include "adapters/sqlite_store/schema.hpp"
+
+#include "core/defaults.hpp"
+
+namespace escala::adapters::sqlite {
+
+// Each migration is a list of single statements (SQLite prepares one at a time). Never edit a
+// released migration: add a new one.
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1,
+       "initial schema",
+       {
+           "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+           "CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+           "CREATE TABLE accounts(code TEXT PRIMARY KEY, name TEXT NOT NULL,"
+           " timezone TEXT NOT NULL, language TEXT NOT NULL, contract TEXT NOT NULL,"
+           " created_at INTEGER NOT NULL)",
+           "CREATE TABLE contacts(id INTEGER PRIMARY KEY, account TEXT NOT NULL"
+           " REFERENCES accounts(code), name TEXT NOT NULL, email TEXT NOT NULL,"
+           " phone TEXT NOT NULL, language TEXT NOT NULL, created_at INTEGER NOT NULL)",
+           "CREATE INDEX contacts_account ON contacts(account)",
+           "CREATE INDEX contacts_email ON contacts(email)",
+           "CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE,"
+           " name TEXT NOT NULL, role TEXT NOT NULL, level INTEGER NOT NULL,"
+           " specialties TEXT NOT NULL, account TEXT NOT NULL, language TEXT NOT NULL,"
+           " timezone TEXT NOT NULL, password_hash TEXT NOT NULL, active INTEGER NOT NULL,"
+           " created_at INTEGER NOT NULL)",
+           "CREATE TABLE sessions(token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL,"
+           " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL)",
+           "CREATE INDEX sessions_expiry ON sessions(expires_at)",
+           "CREATE TABLE cases(id INTEGER PRIMARY KEY, type TEXT NOT NULL,"
+           " status TEXT NOT NULL, level INTEGER NOT NULL, severity TEXT NOT NULL,"
+           " account TEXT NOT NULL, assignee_id INTEGER NOT NULL,"
+           " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, doc TEXT NOT NULL)",
+           "CREATE INDEX cases_status ON cases(status, id)",
+           "CREATE INDEX cases_account ON cases(account, id)",
+           "CREATE INDEX cases_level ON cases(level, id)",
+           "CREATE INDEX cases_severity ON cases(severity, id)",
+           "CREATE INDEX cases_assignee ON cases(assignee_id, id)",
+           "CREATE TABLE events(case_id INTEGER NOT NULL, seq INTEGER NOT NULL,"
+           " type TEXT NOT NULL, at INTEGER NOT NULL, actor_id INTEGER NOT NULL,"
+           " actor_name TEXT NOT NULL, actor_role TEXT NOT NULL, internal INTEGER NOT NULL,"
+           " data TEXT NOT NULL, PRIMARY KEY(case_id, seq)) WITHOUT ROWID",
+           "CREATE TABLE billable_items(id INTEGER PRIMARY KEY, account TEXT NOT NULL,"
+           " case_id INTEGER NOT NULL, kind TEXT NOT NULL, description TEXT NOT NULL,"
+           " amount_cents INTEGER NOT NULL, currency TEXT NOT NULL, at INTEGER NOT NULL)",
+           "CREATE INDEX billable_account ON billable_items(account, id)",
+           // Search text: rowid is the case id. remove_diacritics 2 folds accents so that
+           // "extension" finds "Extensión".
+           "CREATE VIRTUAL TABLE case_text USING fts5(subject, body, messages,"
+           " tokenize = 'unicode61 remove_diacritics 2')",
+           "INSERT INTO counters(name, value) VALUES('case', 0)",
+       }},
+  };
+  return kMigrations;
+}
+
+std::string seed_defaults_json() { return core::deck_defaults().dump(); }
+
+}  // namespace escala::adapters::sqlite

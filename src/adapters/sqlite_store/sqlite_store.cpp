@@ -1,0 +1,873 @@
+#include "adapters/sqlite_store/sqlite_store.hpp"
+
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "adapters/sql_common/codec.hpp"
+#include "adapters/sqlite_store/schema.hpp"
+
+namespace escala::adapters {
+namespace {
+
+using core::Json;
+using Session = soci::session;
+
+Error db_error(const std::exception& e) {
+  return make_error(ErrorCode::kUnavailable, std::string("database: ") + e.what());
+}
+
+// A bound parameter of a dynamically built query. Kept in a deque so addresses stay valid.
+struct Param {
+  bool is_int = false;
+  long long i = 0;
+  std::string s;
+};
+
+class Query {
+ public:
+  void add(const std::string& sql_part) { sql_ += sql_part; }
+  void bind_int(long long v) { params_.push_back(Param{true, v, {}}); }
+  void bind_text(std::string v) { params_.push_back(Param{false, 0, std::move(v)}); }
+  const std::string& sql() const { return sql_; }
+  void exchange_uses(soci::statement& st) {
+    for (auto& p : params_) {
+      if (p.is_int) st.exchange(soci::use(p.i));
+      else st.exchange(soci::use(p.s));
+    }
+  }
+
+ private:
+  std::string sql_;
+  std::deque<Param> params_;
+};
+
+core::Event read_event_row(long long case_id, long long seq, const std::string& type, long long at,
+                           long long actor_id, const std::string& actor_name,
+                           const std::string& actor_role, int internal, const std::string& data) {
+  core::Event e;
+  e.case_id = case_id;
+  e.seq = seq;
+  e.type = type;
+  e.at = from_unix_millis(at);
+  e.actor_id = actor_id;
+  e.actor_name = actor_name;
+  e.actor_role = actor_role == "system" ? core::Role::kSystem
+                                        : core::parse_role(actor_role).value_or(core::Role::kSystem);
+  e.internal = internal != 0;
+  e.data = Json::parse(data, nullptr, false);
+  if (e.data.is_discarded()) e.data = Json::object();
+  return e;
+}
+
+}  // namespace
+
+class SqliteStore::Impl {
+ public:
+  explicit Impl(SqliteOptions o) : opt(std::move(o)) {}
+
+  ~Impl() {
+    {
+      std::lock_guard lock(q_mu);
+      stopping = true;
+    }
+    q_cv.notify_all();
+    if (thread.joinable()) thread.join();
+  }
+
+  std::unique_ptr<Session> connect() {
+    auto s = std::make_unique<Session>(soci::sqlite3, "db=" + opt.path + " timeout=30");
+    *s << "PRAGMA journal_mode=WAL";
+    *s << (opt.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    *s << "PRAGMA foreign_keys=ON";
+    *s << "PRAGMA busy_timeout=30000";
+    return s;
+  }
+
+  Status init() {
+    try {
+      writer = connect();
+      *writer << "CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY,"
+                 " description TEXT NOT NULL)";
+      long long current = 0;
+      soci::indicator ind;
+      *writer << "SELECT max(version) FROM schema_migrations", soci::into(current, ind);
+      if (ind == soci::i_null) current = 0;
+      for (const auto& m : sqlite::migrations()) {
+        if (m.version <= current) continue;
+        soci::transaction tx(*writer);
+        for (const auto& stmt : m.statements) *writer << stmt;
+        if (m.version == 1) {
+          std::string defaults = sqlite::seed_defaults_json();
+          *writer << "INSERT INTO settings(key, value) VALUES('defaults', :v)",
+              soci::use(defaults);
+        }
+        int v = m.version;
+        std::string d = m.description;
+        *writer << "INSERT INTO schema_migrations(version, description) VALUES(:v, :d)",
+            soci::use(v), soci::use(d);
+        tx.commit();
+        current = m.version;
+      }
+      version = static_cast<int>(current);
+      *writer << "SELECT value FROM counters WHERE name = 'case'", soci::into(next_case_id);
+      ++next_case_id;
+      for (int i = 0; i < std::max(1, opt.read_connections); ++i) readers.push_back(connect());
+    } catch (const std::exception& e) {
+      return db_error(e);
+    }
+    thread = std::thread([this] { run_writer(); });
+    return ok_status();
+  }
+
+  // ---- writes -------------------------------------------------------------------------
+
+  struct Job {
+    std::function<Status(Session&)> run;
+    Status result;
+    bool done = false;
+  };
+
+  // Runs `fn` inside the next group commit and returns once that commit is durable. `fn`
+  // must either fail before it writes anything, or throw (which rolls the batch back and
+  // retries the others alone).
+  Status write(std::function<Status(Session&)> fn) {
+    Job job{std::move(fn), {}, false};
+    {
+      std::lock_guard lock(q_mu);
+      if (stopping) return make_error(ErrorCode::kUnavailable, "the store is shutting down");
+      if (static_cast<int>(queue.size()) >= opt.max_queue)
+        return make_error(ErrorCode::kUnavailable, "too many pending writes; retry");
+      queue.push_back(&job);
+    }
+    q_cv.notify_one();
+    std::unique_lock lock(q_mu);
+    done_cv.wait(lock, [&] { return job.done; });
+    return job.result;
+  }
+
+  void run_writer() {
+    std::vector<Job*> batch;
+    for (;;) {
+      batch.clear();
+      {
+        std::unique_lock lock(q_mu);
+        q_cv.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (queue.empty()) return;  // stopping
+        while (!queue.empty() && static_cast<int>(batch.size()) < opt.max_batch) {
+          batch.push_back(queue.front());
+          queue.pop_front();
+        }
+      }
+      run_batch(batch);
+      {
+        std::lock_guard lock(q_mu);
+        for (Job* j : batch) j->done = true;
+      }
+      done_cv.notify_all();
+    }
+  }
+
+  void run_batch(const std::vector<Job*>& batch) {
+    const int64_t saved_next = next_case_id;
+    try {
+      *writer << "BEGIN IMMEDIATE";
+      for (Job* j : batch) j->result = j->run(*writer);
+      *writer << "COMMIT";
+    } catch (const std::exception& e) {
+      try {
+        *writer << "ROLLBACK";
+      } catch (const std::exception&) {
+      }
+      next_case_id = saved_next;
+      if (batch.size() == 1) {
+        batch[0]->result = db_error(e);
+        return;
+      }
+      for (Job* j : batch) run_batch({j});  // isolate the failing write
+    }
+  }
+
+  // ---- reads ----------------------------------------------------------------------------
+
+  class Lease {
+   public:
+    Lease(Impl& impl, std::unique_ptr<Session> s) : impl_(impl), s_(std::move(s)) {}
+    ~Lease() {
+      {
+        std::lock_guard lock(impl_.pool_mu);
+        impl_.readers.push_back(std::move(s_));
+      }
+      impl_.pool_cv.notify_one();
+    }
+    Session& operator*() { return *s_; }
+
+   private:
+    Impl& impl_;
+    std::unique_ptr<Session> s_;
+  };
+
+  Lease lease() {
+    std::unique_lock lock(pool_mu);
+    pool_cv.wait(lock, [&] { return !readers.empty(); });
+    auto s = std::move(readers.back());
+    readers.pop_back();
+    return Lease(*this, std::move(s));
+  }
+
+  // ---- case rows --------------------------------------------------------------------------
+
+  static void write_events(Session& sql, const std::vector<core::Event>& events) {
+    for (const auto& e : events) {
+      long long case_id = e.case_id, seq = e.seq, at = to_unix_millis(e.at), actor = e.actor_id;
+      std::string type = e.type, name = e.actor_name, role(core::to_string(e.actor_role));
+      int internal = e.internal ? 1 : 0;
+      std::string data = e.data.dump(-1, ' ', false, Json::error_handler_t::replace);
+      sql << "INSERT INTO events(case_id, seq, type, at, actor_id, actor_name, actor_role,"
+             " internal, data) VALUES(:c, :s, :t, :a, :ai, :an, :ar, :i, :d)",
+          soci::use(case_id), soci::use(seq), soci::use(type), soci::use(at), soci::use(actor),
+          soci::use(name), soci::use(role), soci::use(internal), soci::use(data);
+    }
+  }
+
+  static void write_billable(Session& sql, const std::optional<core::BillableItem>& b) {
+    if (!b) return;
+    std::string account = b->account, kind = b->kind, desc = b->description,
+                cur = b->charge.currency;
+    long long case_id = b->case_id, amount = b->charge.amount_cents, at = to_unix_millis(b->at);
+    sql << "INSERT INTO billable_items(account, case_id, kind, description, amount_cents,"
+           " currency, at) VALUES(:a, :c, :k, :d, :m, :cu, :at)",
+        soci::use(account), soci::use(case_id), soci::use(kind), soci::use(desc),
+        soci::use(amount), soci::use(cur), soci::use(at);
+  }
+
+  static std::string messages_text(const std::vector<core::Event>& events) {
+    std::string out;
+    for (const auto& e : events) {
+      auto t = sql::event_search_text(e);
+      if (t.empty()) continue;
+      out += t;
+      out += '\n';
+    }
+    return out;
+  }
+
+  static void insert_case(Session& sql, const core::Change& ch) {
+    const core::Case& c = ch.after;
+    long long id = c.id, level = c.level, assignee = c.assignee_id.value_or(0),
+              created = to_unix_millis(c.created_at), updated = to_unix_millis(c.updated_at);
+    std::string type(core::to_string(c.type)), status(core::to_string(c.status)),
+        severity(core::to_string(c.severity)), account = c.account, doc = sql::case_to_doc(c);
+    sql << "INSERT INTO cases(id, type, status, level, severity, account, assignee_id,"
+           " created_at, updated_at, doc) VALUES(:id, :t, :s, :l, :sv, :a, :as, :c, :u, :d)",
+        soci::use(id), soci::use(type), soci::use(status), soci::use(level),
+        soci::use(severity), soci::use(account), soci::use(assignee), soci::use(created),
+        soci::use(updated), soci::use(doc);
+    std::string subject = c.subject, body = sql::case_search_text(c),
+                messages = messages_text(ch.events);
+    sql << "INSERT INTO case_text(rowid, subject, body, messages) VALUES(:id, :s, :b, :m)",
+        soci::use(id), soci::use(subject), soci::use(body), soci::use(messages);
+    write_events(sql, ch.events);
+    write_billable(sql, ch.billable);
+    sql << "UPDATE counters SET value = :v WHERE name = 'case'", soci::use(id);
+  }
+
+  static void update_case(Session& sql, const core::Case& before, const core::Change& ch) {
+    const core::Case& c = ch.after;
+    long long id = c.id, level = c.level, assignee = c.assignee_id.value_or(0),
+              updated = to_unix_millis(c.updated_at);
+    std::string status(core::to_string(c.status)), severity(core::to_string(c.severity)),
+        account = c.account, doc = sql::case_to_doc(c);
+    sql << "UPDATE cases SET status = :s, level = :l, severity = :sv, account = :a,"
+           " assignee_id = :as, updated_at = :u, doc = :d WHERE id = :id",
+        soci::use(status), soci::use(level), soci::use(severity), soci::use(account),
+        soci::use(assignee), soci::use(updated), soci::use(doc), soci::use(id);
+    std::string body = sql::case_search_text(c), added = messages_text(ch.events);
+    if (!added.empty()) {
+      sql << "UPDATE case_text SET messages = messages || :m WHERE rowid = :id",
+          soci::use(added), soci::use(id);
+    }
+    if (body != sql::case_search_text(before) || c.subject != before.subject) {
+      std::string subject = c.subject;
+      sql << "UPDATE case_text SET subject = :s, body = :b WHERE rowid = :id",
+          soci::use(subject), soci::use(body), soci::use(id);
+    }
+    write_events(sql, ch.events);
+    write_billable(sql, ch.billable);
+  }
+
+  static Result<std::optional<core::Case>> read_case(Session& sql, long long id) {
+    std::string doc;
+    soci::indicator ind;
+    sql << "SELECT doc FROM cases WHERE id = :id", soci::use(id), soci::into(doc, ind);
+    if (!sql.got_data()) return std::optional<core::Case>();
+    auto c = sql::case_from_doc(doc);
+    if (!c.ok()) return c.error();
+    return std::optional<core::Case>(std::move(c).value());
+  }
+
+  SqliteOptions opt;
+  std::unique_ptr<Session> writer;  // the writer thread's (and init's) only
+  int version = 0;
+  int64_t next_case_id = 1;  // writer thread only
+
+  std::mutex q_mu;
+  std::condition_variable q_cv, done_cv;
+  std::deque<Job*> queue;
+  bool stopping = false;
+  std::thread thread;
+
+  std::mutex pool_mu;
+  std::condition_variable pool_cv;
+  std::vector<std::unique_ptr<Session>> readers;
+};
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options) {
+  auto impl = std::make_unique<Impl>(options);
+  auto st = impl->init();
+  if (!st.ok()) return st.error();
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+}
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteStore::~SqliteStore() = default;
+int SqliteStore::schema_version() const { return impl_->version; }
+
+// ---- CaseStore ----------------------------------------------------------------------------
+
+Result<core::Case> SqliteStore::create(const ports::CaseBuilder& build) {
+  std::optional<core::Case> out;
+  auto st = impl_->write([&](Session& sql) -> Status {
+    auto change = build(impl_->next_case_id);
+    if (!change.ok()) return change.error();
+    Impl::insert_case(sql, *change);
+    ++impl_->next_case_id;
+    out = std::move(change->after);
+    return ok_status();
+  });
+  if (!st.ok()) return st.error();
+  return std::move(*out);
+}
+
+Result<core::Case> SqliteStore::update(int64_t id, const ports::CaseMutator& mutate) {
+  std::optional<core::Case> out;
+  auto st = impl_->write([&](Session& sql) -> Status {
+    auto current = Impl::read_case(sql, id);
+    if (!current.ok()) return current.error();
+    if (!current.value()) return make_error(ErrorCode::kNotFound, "no such case");
+    auto change = mutate(**current);
+    if (!change.ok()) return change.error();
+    if (!change->events.empty()) Impl::update_case(sql, **current, *change);
+    out = change->events.empty() ? std::move(**current) : std::move(change->after);
+    return ok_status();
+  });
+  if (!st.ok()) return st.error();
+  return std::move(*out);
+}
+
+Result<std::optional<core::Case>> SqliteStore::get(int64_t id) {
+  try {
+    auto lease = impl_->lease();
+    return Impl::read_case(*lease, id);
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<ports::CasePage> SqliteStore::list(const ports::CaseQuery& q) {
+  try {
+    const std::string fts = sql::fts_query(q.text);
+    if (!q.text.empty() && fts.empty()) return ports::CasePage{};
+    Query where;
+    auto filter = [&](const char* sql_part) { where.add(std::string(" AND ") + sql_part); };
+    if (!fts.empty()) {
+      where.add(" AND case_text MATCH ?");
+      where.bind_text(fts);
+    }
+    if (q.status) { filter("c.status = ?"); where.bind_text(std::string(core::to_string(*q.status))); }
+    if (q.level) { filter("c.level = ?"); where.bind_int(*q.level); }
+    if (q.severity) { filter("c.severity = ?"); where.bind_text(std::string(core::to_string(*q.severity))); }
+    if (q.type) { filter("c.type = ?"); where.bind_text(std::string(core::to_string(*q.type))); }
+    if (q.account) { filter("c.account = ?"); where.bind_text(*q.account); }
+    if (q.assignee) { filter("c.assignee_id = ?"); where.bind_int(*q.assignee); }
+
+    const std::string from = fts.empty()
+        ? " FROM cases c WHERE 1=1"
+        : " FROM case_text f JOIN cases c ON c.id = f.rowid WHERE 1=1";
+    const std::string order_key = fts.empty() ? "c.id" : "f.rowid";
+
+    auto lease = impl_->lease();
+    Session& s = *lease;
+    ports::CasePage page;
+    {
+      Query count = where;
+      long long total = 0;
+      soci::statement st(s);
+      st.exchange(soci::into(total));
+      count.exchange_uses(st);
+      st.alloc();
+      st.prepare("SELECT count(*)" + from + count.sql());
+      st.define_and_bind();
+      st.execute(true);
+      page.total = total;
+    }
+    Query rows = where;
+    if (q.before_id) {
+      rows.add(" AND " + order_key + " < ?");
+      rows.bind_int(*q.before_id);
+    }
+    rows.add(" ORDER BY " + order_key + " DESC LIMIT ?");
+    rows.bind_int(q.limit + 1);
+    std::string doc;
+    soci::statement st(s);
+    st.exchange(soci::into(doc));
+    rows.exchange_uses(st);
+    st.alloc();
+    st.prepare("SELECT c.doc" + from + rows.sql());
+    st.define_and_bind();
+    st.execute(false);
+    while (st.fetch()) {
+      if (static_cast<int>(page.items.size()) == q.limit) {
+        page.next_before = page.items.back().id;
+        break;
+      }
+      auto c = sql::case_from_doc(doc);
+      if (!c.ok()) return c.error();
+      page.items.push_back(std::move(c).value());
+    }
+    return page;
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<ports::EventPage> SqliteStore::events(const ports::EventQuery& q) {
+  try {
+    auto lease = impl_->lease();
+    Session& s = *lease;
+    long long case_id = q.case_id, after = q.after_seq, limit = q.limit + 1;
+    int include_internal = q.include_internal ? 1 : 0;
+    ports::EventPage page;
+    long long total = 0;
+    s << "SELECT count(*) FROM events WHERE case_id = :c AND (internal = 0 OR :ii = 1)",
+        soci::use(case_id), soci::use(include_internal), soci::into(total);
+    page.total = total;
+    long long seq = 0, at = 0, actor = 0;
+    std::string type, name, role, data;
+    int internal = 0;
+    soci::statement st = (s.prepare << "SELECT seq, type, at, actor_id, actor_name, actor_role,"
+                                       " internal, data FROM events WHERE case_id = :c AND"
+                                       " seq > :a AND (internal = 0 OR :ii = 1)"
+                                       " ORDER BY seq LIMIT :n",
+                          soci::use(case_id), soci::use(after), soci::use(include_internal),
+                          soci::use(limit), soci::into(seq), soci::into(type), soci::into(at),
+                          soci::into(actor), soci::into(name), soci::into(role),
+                          soci::into(internal), soci::into(data));
+    st.execute(false);
+    while (st.fetch()) {
+      if (static_cast<int>(page.items.size()) == q.limit) {
+        page.next_after = page.items.back().seq;
+        break;
+      }
+      page.items.push_back(
+          read_event_row(case_id, seq, type, at, actor, name, role, internal, data));
+    }
+    return page;
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<std::vector<core::BillableItem>> SqliteStore::billable_items(const std::string& account) {
+  try {
+    auto lease = impl_->lease();
+    Session& s = *lease;
+    std::vector<core::BillableItem> out;
+    long long id, case_id, amount, at;
+    std::string acc = account, kind, desc, cur;
+    soci::statement st = (s.prepare << "SELECT id, case_id, kind, description, amount_cents,"
+                                       " currency, at FROM billable_items WHERE account = :a"
+                                       " ORDER BY id",
+                          soci::use(acc), soci::into(id), soci::into(case_id), soci::into(kind),
+                          soci::into(desc), soci::into(amount), soci::into(cur), soci::into(at));
+    st.execute(false);
+    while (st.fetch()) {
+      core::BillableItem b;
+      b.id = id;
+      b.account = account;
+      b.case_id = case_id;
+      b.kind = kind;
+      b.description = desc;
+      b.charge = core::Money{amount, cur};
+      b.at = from_unix_millis(at);
+      out.push_back(std::move(b));
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+// ---- DirectoryStore -----------------------------------------------------------------------
+
+namespace {
+
+struct AccountRow {
+  std::string code, name, timezone, language, contract;
+  long long created_at = 0;
+  core::Account to_account() const {
+    core::Account a;
+    a.code = code;
+    a.name = name;
+    a.timezone = timezone;
+    a.language = language;
+    a.contract = sql::contract_from_doc(contract);
+    a.created_at = from_unix_millis(created_at);
+    return a;
+  }
+};
+
+struct UserRow {
+  long long id = 0, level = 0, created_at = 0;
+  int active = 1;
+  std::string email, name, role, specialties, account, language, timezone, password_hash;
+  core::User to_user() const {
+    core::User u;
+    u.id = id;
+    u.email = email;
+    u.name = name;
+    u.role = core::parse_role(role).value_or(core::Role::kCustomer);
+    u.level = static_cast<int>(level);
+    auto sp = Json::parse(specialties, nullptr, false);
+    if (sp.is_array())
+      for (const auto& x : sp)
+        if (x.is_string()) u.specialties.push_back(x.get<std::string>());
+    u.account = account;
+    u.language = language;
+    u.timezone = timezone;
+    u.password_hash = password_hash;
+    u.active = active != 0;
+    u.created_at = from_unix_millis(created_at);
+    return u;
+  }
+};
+
+constexpr const char* kUserColumns =
+    "SELECT id, email, name, role, level, specialties, account, language, timezone,"
+    " password_hash, active, created_at FROM users ";
+
+template <typename Stmt>
+Stmt& bind_user(Stmt& st, UserRow& r) {
+  st.exchange(soci::into(r.id));
+  st.exchange(soci::into(r.email));
+  st.exchange(soci::into(r.name));
+  st.exchange(soci::into(r.role));
+  st.exchange(soci::into(r.level));
+  st.exchange(soci::into(r.specialties));
+  st.exchange(soci::into(r.account));
+  st.exchange(soci::into(r.language));
+  st.exchange(soci::into(r.timezone));
+  st.exchange(soci::into(r.password_hash));
+  st.exchange(soci::into(r.active));
+  st.exchange(soci::into(r.created_at));
+  return st;
+}
+
+// Runs a users query with one bound parameter and collects the rows.
+template <typename P>
+std::vector<core::User> query_users(Session& s, const std::string& where, P param,
+                                    long long limit = 1) {
+  UserRow r;
+  soci::statement st(s);
+  bind_user(st, r);
+  st.exchange(soci::use(param));
+  st.exchange(soci::use(limit));
+  st.alloc();
+  st.prepare(std::string(kUserColumns) + where);
+  st.define_and_bind();
+  st.execute(false);
+  std::vector<core::User> out;
+  while (st.fetch()) out.push_back(r.to_user());
+  return out;
+}
+
+}  // namespace
+
+Result<core::Account> SqliteStore::create_account(const core::Account& a) {
+  return [&]() -> Result<core::Account> {
+    auto st = impl_->write([&](Session& s) -> Status {
+      int n = 0;
+      std::string code = a.code;
+      s << "SELECT count(*) FROM accounts WHERE code = :c", soci::use(code), soci::into(n);
+      if (n > 0) return make_error(ErrorCode::kAlreadyExists, "the account code is taken", "code");
+      std::string name = a.name, tz = a.timezone, lang = a.language,
+                  contract = sql::contract_to_doc(a.contract);
+      long long created = to_unix_millis(a.created_at);
+      s << "INSERT INTO accounts(code, name, timezone, language, contract, created_at)"
+           " VALUES(:c, :n, :t, :l, :k, :a)",
+          soci::use(code), soci::use(name), soci::use(tz), soci::use(lang), soci::use(contract),
+          soci::use(created);
+      return ok_status();
+    });
+    if (!st.ok()) return st.error();
+    return a;
+  }();
+}
+
+Result<core::Account> SqliteStore::update_account(const core::Account& a) {
+  auto st = impl_->write([&](Session& s) -> Status {
+    int n = 0;
+    std::string code = a.code;
+    s << "SELECT count(*) FROM accounts WHERE code = :c", soci::use(code), soci::into(n);
+    if (n == 0) return make_error(ErrorCode::kNotFound, "no account " + code);
+    std::string name = a.name, tz = a.timezone, lang = a.language,
+                contract = sql::contract_to_doc(a.contract);
+    s << "UPDATE accounts SET name = :n, timezone = :t, language = :l, contract = :k"
+         " WHERE code = :c",
+        soci::use(name), soci::use(tz), soci::use(lang), soci::use(contract), soci::use(code);
+    return ok_status();
+  });
+  if (!st.ok()) return st.error();
+  return a;
+}
+
+Result<std::optional<core::Account>> SqliteStore::get_account(const std::string& code) {
+  try {
+    auto lease = impl_->lease();
+    AccountRow r;
+    std::string c = code;
+    *lease << "SELECT code, name, timezone, language, contract, created_at FROM accounts"
+              " WHERE code = :c",
+        soci::use(c), soci::into(r.code), soci::into(r.name), soci::into(r.timezone),
+        soci::into(r.language), soci::into(r.contract), soci::into(r.created_at);
+    if (!(*lease).got_data()) return std::optional<core::Account>();
+    return std::optional<core::Account>(r.to_account());
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<std::vector<core::Account>> SqliteStore::list_accounts(const std::string& after,
+                                                              int limit) {
+  try {
+    auto lease = impl_->lease();
+    AccountRow r;
+    std::string a = after;
+    long long n = limit;
+    soci::statement st = ((*lease).prepare << "SELECT code, name, timezone, language, contract,"
+                                              " created_at FROM accounts WHERE code > :a"
+                                              " ORDER BY code LIMIT :n",
+                          soci::use(a), soci::use(n), soci::into(r.code), soci::into(r.name),
+                          soci::into(r.timezone), soci::into(r.language),
+                          soci::into(r.contract), soci::into(r.created_at));
+    st.execute(false);
+    std::vector<core::Account> out;
+    while (st.fetch()) out.push_back(r.to_account());
+    return out;
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<core::Contact> SqliteStore::create_contact(const core::Contact& c) {
+  core::Contact out = c;
+  auto st = impl_->write([&](Session& s) -> Status {
+    int n = 0;
+    std::string account = c.account;
+    s << "SELECT count(*) FROM accounts WHERE code = :c", soci::use(account), soci::into(n);
+    if (n == 0) return make_error(ErrorCode::kNotFound, "no account " + account);
+    std::string name = c.name, email = c.email, phone = c.phone, lang = c.language;
+    long long created = to_unix_millis(c.created_at);
+    s << "INSERT INTO contacts(account, name, email, phone, language, created_at)"
+         " VALUES(:a, :n, :e, :p, :l, :c)",
+        soci::use(account), soci::use(name), soci::use(email), soci::use(phone),
+        soci::use(lang), soci::use(created);
+    long long id = 0;
+    s << "SELECT last_insert_rowid()", soci::into(id);
+    out.id = id;
+    return ok_status();
+  });
+  if (!st.ok()) return st.error();
+  return out;
+}
+
+namespace {
+core::Contact contact_of(long long id, const std::string& account, const std::string& name,
+                         const std::string& email, const std::string& phone,
+                         const std::string& lang, long long created) {
+  core::Contact c;
+  c.id = id;
+  c.account = account;
+  c.name = name;
+  c.email = email;
+  c.phone = phone;
+  c.language = lang;
+  c.created_at = from_unix_millis(created);
+  return c;
+}
+}  // namespace
+
+Result<std::optional<core::Contact>> SqliteStore::get_contact(int64_t id_in) {
+  try {
+    auto lease = impl_->lease();
+    long long id = id_in, created = 0;
+    std::string account, name, email, phone, lang;
+    *lease << "SELECT account, name, email, phone, language, created_at FROM contacts"
+              " WHERE id = :i",
+        soci::use(id), soci::into(account), soci::into(name), soci::into(email),
+        soci::into(phone), soci::into(lang), soci::into(created);
+    if (!(*lease).got_data()) return std::optional<core::Contact>();
+    return std::optional<core::Contact>(contact_of(id, account, name, email, phone, lang, created));
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<std::vector<core::Contact>> SqliteStore::list_contacts(const std::string& account_in) {
+  try {
+    auto lease = impl_->lease();
+    long long id = 0, created = 0;
+    std::string account = account_in, name, email, phone, lang;
+    soci::statement st = ((*lease).prepare << "SELECT id, name, email, phone, language,"
+                                              " created_at FROM contacts WHERE account = :a"
+                                              " ORDER BY id",
+                          soci::use(account), soci::into(id), soci::into(name),
+                          soci::into(email), soci::into(phone), soci::into(lang),
+                          soci::into(created));
+    st.execute(false);
+    std::vector<core::Contact> out;
+    while (st.fetch()) out.push_back(contact_of(id, account, name, email, phone, lang, created));
+    return out;
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<core::User> SqliteStore::create_user(const core::User& u) {
+  core::User out = u;
+  auto st = impl_->write([&](Session& s) -> Status {
+    int n = 0;
+    std::string email = u.email;
+    s << "SELECT count(*) FROM users WHERE email = :e", soci::use(email), soci::into(n);
+    if (n > 0) return make_error(ErrorCode::kAlreadyExists, "the email is taken", "email");
+    std::string name = u.name, role(core::to_string(u.role)), specialties = Json(u.specialties).dump(),
+                account = u.account, lang = u.language, tz = u.timezone, hash = u.password_hash;
+    long long level = u.level, created = to_unix_millis(u.created_at);
+    int active = u.active ? 1 : 0;
+    s << "INSERT INTO users(email, name, role, level, specialties, account, language, timezone,"
+         " password_hash, active, created_at) VALUES(:e, :n, :r, :l, :s, :a, :la, :t, :h, :ac, :c)",
+        soci::use(email), soci::use(name), soci::use(role), soci::use(level),
+        soci::use(specialties), soci::use(account), soci::use(lang), soci::use(tz),
+        soci::use(hash), soci::use(active), soci::use(created);
+    long long id = 0;
+    s << "SELECT last_insert_rowid()", soci::into(id);
+    out.id = id;
+    return ok_status();
+  });
+  if (!st.ok()) return st.error();
+  return out;
+}
+
+Result<std::optional<core::User>> SqliteStore::get_user(int64_t id) {
+  try {
+    auto lease = impl_->lease();
+    auto users = query_users(*lease, "WHERE id = ? LIMIT ?", static_cast<long long>(id));
+    if (users.empty()) return std::optional<core::User>();
+    return std::optional<core::User>(users.front());
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<std::optional<core::User>> SqliteStore::find_user_by_email(const std::string& email) {
+  try {
+    auto lease = impl_->lease();
+    auto users = query_users(*lease, "WHERE email = ? LIMIT ?", email);
+    if (users.empty()) return std::optional<core::User>();
+    return std::optional<core::User>(users.front());
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<std::vector<core::User>> SqliteStore::list_users(int64_t after_id, int limit) {
+  try {
+    auto lease = impl_->lease();
+    return query_users(*lease, "WHERE id > ? ORDER BY id LIMIT ?",
+                       static_cast<long long>(after_id), limit);
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Status SqliteStore::create_session(const ports::Session& session) {
+  return impl_->write([&](Session& s) -> Status {
+    std::string h = session.token_hash;
+    long long uid = session.user_id, created = to_unix_millis(session.created_at),
+              expires = to_unix_millis(session.expires_at);
+    // Expired sessions are swept as new ones arrive, so the table stays small.
+    s << "DELETE FROM sessions WHERE expires_at < :c", soci::use(created);
+    s << "INSERT INTO sessions(token_hash, user_id, created_at, expires_at)"
+         " VALUES(:h, :u, :c, :e)",
+        soci::use(h), soci::use(uid), soci::use(created), soci::use(expires);
+    return ok_status();
+  });
+}
+
+Result<std::optional<ports::Session>> SqliteStore::find_session(const std::string& token_hash) {
+  try {
+    auto lease = impl_->lease();
+    ports::Session out;
+    std::string h = token_hash;
+    long long uid = 0, created = 0, expires = 0;
+    *lease << "SELECT user_id, created_at, expires_at FROM sessions WHERE token_hash = :h",
+        soci::use(h), soci::into(uid), soci::into(created), soci::into(expires);
+    if (!(*lease).got_data()) return std::optional<ports::Session>();
+    out.token_hash = token_hash;
+    out.user_id = uid;
+    out.created_at = from_unix_millis(created);
+    out.expires_at = from_unix_millis(expires);
+    return std::optional<ports::Session>(out);
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Status SqliteStore::delete_session(const std::string& token_hash) {
+  return impl_->write([&](Session& s) -> Status {
+    std::string h = token_hash;
+    s << "DELETE FROM sessions WHERE token_hash = :h", soci::use(h);
+    return ok_status();
+  });
+}
+
+Result<std::optional<core::Json>> SqliteStore::get_setting(const std::string& key) {
+  try {
+    auto lease = impl_->lease();
+    std::string k = key, v;
+    *lease << "SELECT value FROM settings WHERE key = :k", soci::use(k), soci::into(v);
+    if (!(*lease).got_data()) return std::optional<core::Json>();
+    auto j = Json::parse(v, nullptr, false);
+    if (j.is_discarded()) return make_error(ErrorCode::kInternal, "setting " + key + " is not JSON");
+    return std::optional<core::Json>(std::move(j));
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Status SqliteStore::put_setting(const std::string& key, const core::Json& value) {
+  return impl_->write([&](Session& s) -> Status {
+    std::string k = key, v = value.dump();
+    s << "INSERT INTO settings(key, value) VALUES(:k, :v)"
+         " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        soci::use(k), soci::use(v);
+    return ok_status();
+  });
+}
+
+}  // namespace escala::adapters

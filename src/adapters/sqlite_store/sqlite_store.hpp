@@ -1,0 +1,67 @@
+#pragma once
+// The embedded store: one SQLite database file (WAL) holding cases, events, the directory
+// and settings, through SOCI.
+//
+// Writes go through one writer thread that groups concurrent requests into one transaction
+// and one commit (group commit): a caller returns only after the commit of its batch, so an
+// acknowledged write survives kill -9 (and, with synchronous=FULL, power loss). Reads use a
+// small pool of read connections and never wait for writes (WAL snapshots).
+
+#include <memory>
+#include <string>
+
+#include "ports/case_store.hpp"
+#include "ports/directory_store.hpp"
+
+namespace escala::adapters {
+
+struct SqliteOptions {
+  std::string path;            // database file
+  bool synchronous_full = true;  // fsync every commit (else NORMAL: survives process crashes)
+  int read_connections = 6;
+  int max_batch = 512;           // writes per commit at most
+  int max_queue = 10'000;        // pending writes at most; beyond it writers get kUnavailable
+};
+
+class SqliteStore final : public ports::CaseStore, public ports::DirectoryStore {
+ public:
+  // Opens (creating if needed) and migrates the database, then starts the writer.
+  static Result<std::unique_ptr<SqliteStore>> open(const SqliteOptions& options);
+  ~SqliteStore() override;
+
+  // The schema version after migration.
+  int schema_version() const;
+
+  Result<core::Case> create(const ports::CaseBuilder& build) override;
+  Result<core::Case> update(int64_t id, const ports::CaseMutator& mutate) override;
+  Result<std::optional<core::Case>> get(int64_t id) override;
+  Result<ports::CasePage> list(const ports::CaseQuery& query) override;
+  Result<ports::EventPage> events(const ports::EventQuery& query) override;
+  Result<std::vector<core::BillableItem>> billable_items(const std::string& account) override;
+
+  Result<core::Account> create_account(const core::Account& account) override;
+  Result<core::Account> update_account(const core::Account& account) override;
+  Result<std::optional<core::Account>> get_account(const std::string& code) override;
+  Result<std::vector<core::Account>> list_accounts(const std::string& after_code,
+                                                   int limit) override;
+  Result<core::Contact> create_contact(const core::Contact& contact) override;
+  Result<std::optional<core::Contact>> get_contact(int64_t id) override;
+  Result<std::vector<core::Contact>> list_contacts(const std::string& account) override;
+  Result<core::User> create_user(const core::User& user) override;
+  Result<std::optional<core::User>> get_user(int64_t id) override;
+  Result<std::optional<core::User>> find_user_by_email(const std::string& email) override;
+  Result<std::vector<core::User>> list_users(int64_t after_id, int limit) override;
+  Status create_session(const ports::Session& session) override;
+  Result<std::optional<ports::Session>> find_session(const std::string& token_hash) override;
+  Status delete_session(const std::string& token_hash) override;
+  Result<std::optional<core::Json>> get_setting(const std::string& key) override;
+  Status put_setting(const std::string& key, const core::Json& value) override;
+
+  class Impl;
+
+ private:
+  explicit SqliteStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace escala::adapters

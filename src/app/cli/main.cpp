@@ -1,0 +1,138 @@
+// escala: the one binary. `escala serve` runs the desk; the other commands administer it
+// offline (they open the same database the server uses; SQLite allows both at once).
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "adapters/sodium_crypto/sodium_crypto.hpp"
+#include "adapters/system_clock/system_clock.hpp"
+#include "app/server/desk.hpp"
+#include "core/calendar.hpp"
+#include "services/calendar_set.hpp"
+#include "services/directory_service.hpp"
+
+namespace {
+
+using namespace escala;
+
+int fail(const std::string& message) {
+  std::cerr << "escala: " << message << "\n";
+  return 1;
+}
+
+int fail(const Error& e) {
+  return fail(e.field.empty() ? e.message : e.field + ": " + e.message);
+}
+
+int user_add(const app::DeskLocation& where, services::NewUser user, const std::string& role) {
+  auto parsed = core::parse_role(role);
+  if (!parsed) return fail("--role must be admin, supervisor, agent or customer");
+  user.role = *parsed;
+  auto desk = app::open_desk(where);
+  if (!desk.ok()) return fail(desk.error());
+  auto crypto = adapters::SodiumCrypto::create();
+  if (!crypto.ok()) return fail(crypto.error());
+  adapters::SystemClock clock;
+  services::DirectoryService directory(*desk->store, **crypto, clock);
+  auto created = directory.create_user(core::Actor::system(), user);
+  if (!created.ok()) return fail(created.error());
+  std::cout << "created " << core::to_string(created->role) << " " << created->email << " (id "
+            << created->id << ")\n";
+  return 0;
+}
+
+int calendar_command(const std::string& name, const std::string& from_text,
+                     const std::optional<long long>& seconds, const std::string& to_text) {
+  services::CalendarSet calendars;
+  auto cal = calendars.find(name);
+  if (!cal) return fail("no calendar '" + name + "' (built in: support, 24x7)");
+  auto from = parse_iso8601(from_text);
+  if (!from) return fail("--from must be an ISO 8601 instant with a zone, e.g. 2026-11-27T10:00:00Z");
+  if (seconds) {
+    if (*seconds < 0) return fail("--seconds must not be negative");
+    std::cout << format_iso8601(cal->add(*from, Seconds{*seconds})) << "\n";
+    return 0;
+  }
+  auto to = parse_iso8601(to_text);
+  if (!to) return fail("--to must be an ISO 8601 instant with a zone");
+  std::cout << cal->between(*from, *to).count() << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"Escala: the service desk for cloud-telephony providers"};
+  cli.require_subcommand(1);
+  cli.set_version_flag("--version", "escala 0.1.0");
+
+  app::DeskLocation where;
+  auto add_location = [&](CLI::App* cmd) {
+    cmd->add_option("--data-dir", where.data_dir, "data directory")->capture_default_str();
+    cmd->add_option("--db", where.db_url, "database URL (default: SQLite in the data directory)");
+  };
+
+  app::ServeOptions serve;
+  auto* serve_cmd = cli.add_subcommand("serve", "run the desk");
+  add_location(serve_cmd);
+  serve_cmd->add_option("--http", serve.http, "HTTP listen address HOST:PORT (port 0: any free)")
+      ->capture_default_str();
+  serve_cmd->add_option("--smtp", serve.smtp, "SMTP listen address HOST:PORT");
+  serve_cmd->add_option("--smtp-relay", serve.smtp_relay, "outbound SMTP relay HOST:PORT");
+  serve_cmd->add_option("--config", serve.config_file, "configuration file (TOML)")
+      ->check(CLI::ExistingFile);
+
+  auto* migrate_cmd = cli.add_subcommand("migrate", "create or upgrade the database");
+  add_location(migrate_cmd);
+
+  auto* user_cmd = cli.add_subcommand("user", "manage users");
+  user_cmd->require_subcommand(1);
+  auto* user_add_cmd = user_cmd->add_subcommand("add", "create a user");
+  add_location(user_add_cmd);
+  services::NewUser new_user;
+  std::string role;
+  user_add_cmd->add_option("--email", new_user.email)->required();
+  user_add_cmd->add_option("--name", new_user.name)->required();
+  user_add_cmd->add_option("--role", role, "admin|supervisor|agent|customer")->required();
+  user_add_cmd->add_option("--level", new_user.level, "agents: 1, 2 or 3");
+  user_add_cmd->add_option("--account", new_user.account, "customers: account code");
+  user_add_cmd->add_option("--password", new_user.password)->required();
+  user_add_cmd->add_option("--specialty", new_user.specialties, "repeatable");
+  user_add_cmd->add_option("--language", new_user.language)->capture_default_str();
+  user_add_cmd->add_option("--timezone", new_user.timezone)->capture_default_str();
+
+  auto* cal_cmd = cli.add_subcommand("calendar", "business-time arithmetic");
+  cal_cmd->require_subcommand(1);
+  std::string cal_name, from_text, to_text;
+  std::optional<long long> seconds;
+  auto* due_cmd = cal_cmd->add_subcommand("due", "the instant N business seconds after --from");
+  due_cmd->add_option("--calendar", cal_name)->required();
+  due_cmd->add_option("--from", from_text)->required();
+  due_cmd->add_option("--seconds", seconds)->required();
+  add_location(due_cmd);
+  auto* between_cmd = cal_cmd->add_subcommand("between", "business seconds from --from to --to");
+  between_cmd->add_option("--calendar", cal_name)->required();
+  between_cmd->add_option("--from", from_text)->required();
+  between_cmd->add_option("--to", to_text)->required();
+  add_location(between_cmd);
+
+  CLI11_PARSE(cli, argc, argv);
+
+  if (serve_cmd->parsed()) {
+    serve.where = where;
+    return app::serve(serve);
+  }
+  if (migrate_cmd->parsed()) {
+    auto desk = app::open_desk(where);
+    if (!desk.ok()) return fail(desk.error());
+    std::cout << "database " << desk->db_path << " at schema version "
+              << desk->store->schema_version() << "\n";
+    return 0;
+  }
+  if (user_add_cmd->parsed()) return user_add(where, new_user, role);
+  if (due_cmd->parsed()) return calendar_command(cal_name, from_text, seconds, "");
+  if (between_cmd->parsed()) return calendar_command(cal_name, from_text, std::nullopt, to_text);
+  return 0;
+}

@@ -1,0 +1,177 @@
+#include "app/server/desk.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "adapters/http_api/api.hpp"
+#include "adapters/http_api/server.hpp"
+#include "adapters/sodium_crypto/sodium_crypto.hpp"
+#include "adapters/system_clock/system_clock.hpp"
+#include "app/server/config.hpp"
+#include "app/server/openapi.hpp"
+#include "services/auth_service.hpp"
+#include "services/calendar_set.hpp"
+#include "services/case_service.hpp"
+#include "services/directory_service.hpp"
+
+namespace escala::app {
+
+Result<OpenedDesk> open_desk(const DeskLocation& where) {
+  if (!where.db_url.empty() && where.db_url.rfind("sqlite:", 0) != 0)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "only SQLite is supported by this build; PostgreSQL (--db postgresql://…) "
+                      "is not available yet",
+                      "db");
+  std::error_code ec;
+  std::filesystem::create_directories(where.data_dir, ec);
+  if (ec)
+    return make_error(ErrorCode::kUnavailable,
+                      "cannot create the data directory " + where.data_dir + ": " + ec.message());
+  OpenedDesk desk;
+  desk.db_path = where.db_url.empty() ? (std::filesystem::path(where.data_dir) / "escala.db").string()
+                                      : where.db_url.substr(std::string("sqlite:").size());
+  adapters::SqliteOptions opt;
+  opt.path = desk.db_path;
+  opt.synchronous_full = where.synchronous_full;
+  auto store = adapters::SqliteStore::open(opt);
+  if (!store.ok()) return store.error();
+  desk.store = std::move(store).value();
+  return desk;
+}
+
+DeskPolicy load_policy(const core::Json& defaults) {
+  DeskPolicy out;
+  out.number_prefix = defaults.value("case_number_prefix", std::string("CMW-"));
+  if (defaults.contains("severities") && defaults["severities"].is_array()) {
+    for (const auto& s : defaults["severities"]) {
+      auto sev = core::parse_severity(s.value("severity", ""));
+      if (!sev) continue;
+      auto& t = out.policy.targets[static_cast<int>(*sev) - 1];
+      t.response = Seconds{s.value("response_seconds", t.response.count())};
+      t.resolution = Seconds{s.value("resolution_seconds", t.resolution.count())};
+      t.calendar = s.value("calendar", t.calendar);
+    }
+  }
+  if (defaults.contains("severity_matrix") && defaults["severity_matrix"].is_object()) {
+    const char* rows[] = {"outage", "serious", "degraded", "none"};
+    const char* cols[] = {"one", "several", "all"};
+    for (int r = 0; r < 4; ++r)
+      for (int c = 0; c < 3; ++c) {
+        auto v = defaults["severity_matrix"].value(rows[r], core::Json::object()).value(cols[c], "");
+        if (auto sev = core::parse_severity(v)) out.policy.matrix.cells[r][c] = *sev;
+      }
+  }
+  out.policy.reopen_window = Seconds{defaults.value("reopen_window_days", 30) * 24 * 3600};
+  return out;
+}
+
+namespace {
+
+bool split_host_port(const std::string& s, std::string& host, unsigned short& port) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  host = s.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  try {
+    int p = std::stoi(s.substr(colon + 1));
+    if (p < 0 || p > 65535) return false;
+    port = static_cast<unsigned short>(p);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int serve(const ServeOptions& options) {
+  // Signals are taken by one thread with sigwait, so block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto config = load_config(options.config_file);
+  if (!config.ok()) {
+    spdlog::critical("configuration: {} {}", config.error().message, config.error().field);
+    return 2;
+  }
+  DeskLocation where = options.where;
+  where.synchronous_full = config->synchronous_full;
+  auto desk = open_desk(where);
+  if (!desk.ok()) {
+    spdlog::critical("cannot open the desk: {}", desk.error().message);
+    return 1;
+  }
+  auto& store = *desk->store;
+  auto crypto = adapters::SodiumCrypto::create();
+  if (!crypto.ok()) {
+    spdlog::critical("{}", crypto.error().message);
+    return 1;
+  }
+  adapters::SystemClock clock;
+  auto defaults = store.get_setting("defaults");
+  if (!defaults.ok()) {
+    spdlog::critical("cannot read the desk's defaults: {}", defaults.error().message);
+    return 1;
+  }
+  DeskPolicy policy = load_policy(defaults->value_or(core::Json::object()));
+  services::CalendarSet calendars;
+  policy.policy.due = &calendars;
+
+  services::CaseService cases(store, store, clock, policy.policy, policy.number_prefix);
+  services::DirectoryService directory(store, **crypto, clock);
+  services::AuthOptions auth_options;
+  auth_options.token_ttl = config->token_ttl;
+  services::AuthService auth(store, **crypto, clock, auth_options);
+  adapters::http::ApiOptions api_options;
+  api_options.max_json_body = config->max_json_body;
+  api_options.openapi_json = openapi_document();
+  adapters::http::Api api(cases, directory, auth, store, api_options);
+
+  adapters::http::ServerOptions http;
+  if (!split_host_port(options.http, http.host, http.port)) {
+    spdlog::critical("--http must be HOST:PORT, got '{}'", options.http);
+    return 2;
+  }
+  http.max_body = config->max_json_body;
+  http.network_threads = config->network_threads;
+  auto server = adapters::http::Server::create(
+      http, [&api](const adapters::http::Request& r) { return api.handle(r); },
+      [](const adapters::http::Request& r) { return adapters::http::Api::is_blocking(r); });
+  if (!server.ok()) {
+    spdlog::critical("{}", server.error().message);
+    return 1;
+  }
+  if (!options.smtp.empty())
+    spdlog::warn("--smtp {}: the SMTP listener is not part of this build yet; no mail is accepted",
+                 options.smtp);
+  {
+    auto ports = std::filesystem::path(where.data_dir) / "ports.json";
+    auto tmp = ports;
+    tmp += ".tmp";
+    std::ofstream(tmp) << core::Json{{"http", (*server)->port()}}.dump() << "\n";
+    std::filesystem::rename(tmp, ports);
+  }
+  spdlog::info("escala serving http://{}:{} (database {})", http.host, (*server)->port(),
+               desk->db_path);
+
+  std::thread signal_thread([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("signal {}: stopping", sig);
+    (*server)->stop();
+  });
+  (*server)->run();
+  // run() returned because of stop(): make sure the signal thread ends too.
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
+  return 0;
+}
+
+}  // namespace escala::app

@@ -1,0 +1,46 @@
+#pragma once
+// The composition root: the only place that picks adapters. Opens a desk (its store, with
+// the deck's defaults on first use) for the server and for the command-line tools.
+
+#include <memory>
+#include <string>
+
+#include "adapters/sqlite_store/sqlite_store.hpp"
+#include "core/lifecycle.hpp"
+#include "core/result.hpp"
+
+namespace escala::app {
+
+struct DeskLocation {
+  std::string data_dir = "./data";
+  std::string db_url;  // empty: SQLite in data_dir; postgresql://… arrives with the PostgreSQL backend
+  bool synchronous_full = true;
+};
+
+struct OpenedDesk {
+  std::unique_ptr<adapters::SqliteStore> store;
+  std::string db_path;
+};
+
+// Creates the data directory if needed, opens and migrates the database.
+Result<OpenedDesk> open_desk(const DeskLocation& where);
+
+// The case policy stored in the desk's defaults (number prefix, SLA targets, reopen window).
+struct DeskPolicy {
+  core::CasePolicy policy;
+  std::string number_prefix = "CMW-";
+};
+DeskPolicy load_policy(const core::Json& defaults);
+
+struct ServeOptions {
+  DeskLocation where;
+  std::string http = "127.0.0.1:8080";
+  std::string smtp;        // empty: no SMTP listener
+  std::string smtp_relay;  // outbound relay host:port
+  std::string config_file;
+};
+
+// Runs `escala serve` until SIGINT or SIGTERM; returns the process exit code.
+int serve(const ServeOptions& options);
+
+}  // namespace escala::app

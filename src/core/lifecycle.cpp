@@ -1,0 +1,395 @@
+#include "core/lifecycle.hpp"
+
+#include "core/rules.hpp"
+
+namespace escala::core {
+namespace {
+
+constexpr size_t kMaxBody = 100'000;
+constexpr size_t kMaxReason = 2'000;
+
+Json opt_time(const std::optional<Instant>& t) {
+  return t ? Json(format_iso8601(*t)) : Json(nullptr);
+}
+
+// Builds events for one change: sequence numbers continue the case's history.
+class Recorder {
+ public:
+  Recorder(const Case& before, const Actor& actor, Instant now)
+      : change_{before, {}, std::nullopt}, actor_(actor), now_(now) {}
+
+  Case& c() { return change_.after; }
+
+  void add(std::string type, Json data, bool internal = false) {
+    Event e;
+    e.case_id = change_.after.id;
+    e.seq = change_.after.version + 1;
+    e.type = std::move(type);
+    e.at = now_;
+    e.actor_id = actor_.user_id;
+    e.actor_name = actor_.name;
+    e.actor_role = actor_.role;
+    e.internal = internal;
+    e.data = std::move(data);
+    change_.after.version = e.seq;
+    change_.events.push_back(std::move(e));
+  }
+
+  void set_status(CaseStatus to, std::string_view reason) {
+    auto from = change_.after.status;
+    if (from == to) return;
+    change_.after.status = to;
+    add("status_changed",
+        {{"from", to_string(from)}, {"to", to_string(to)}, {"reason", reason}});
+  }
+
+  Change finish() {
+    change_.after.updated_at = now_;
+    return std::move(change_);
+  }
+
+  Change& change() { return change_; }
+
+ private:
+  Change change_;
+  Actor actor_;
+  Instant now_;
+};
+
+Error forbid(std::string message) {
+  return make_error(ErrorCode::kPermissionDenied, std::move(message));
+}
+
+Error refuse(const Case& c, std::string action) {
+  return make_error(ErrorCode::kInvalidTransition,
+                    "cannot " + action + " a case that is " + std::string(to_string(c.status)));
+}
+
+Status check_text(const std::string& text, size_t max, const char* field, bool required) {
+  if (required && text.find_first_not_of(" \t\r\n") == std::string::npos)
+    return make_error(ErrorCode::kInvalidArgument, "must not be empty", field);
+  if (text.size() > max) return make_error(ErrorCode::kPayloadTooLarge, "is too long", field);
+  return ok_status();
+}
+
+// Recomputes SLA due instants from the moment the case became complete.
+void refresh_sla(Case& c, const CaseContext& ctx) {
+  if (!ctx.policy) return;
+  const auto& target = ctx.policy->target(c.severity);
+  c.sla.calendar = target.calendar;
+  if (!c.completed_at || !ctx.policy->due) {
+    c.sla.response_due.reset();
+    c.sla.resolution_due.reset();
+    return;
+  }
+  c.sla.response_due = ctx.policy->due->add(target.calendar, *c.completed_at, target.response);
+  c.sla.resolution_due =
+      ctx.policy->due->add(target.calendar, *c.completed_at, target.resolution);
+}
+
+// Called after fields change: completes the case when nothing is missing any more.
+void settle_completeness(Recorder& r, const CaseContext& ctx, Instant now) {
+  Case& c = r.c();
+  c.missing_fields = missing_fields(c.type, c.fields);
+  if (!c.missing_fields.empty() || c.status != CaseStatus::kAwaitingInfo) return;
+  r.set_status(CaseStatus::kOpen, "data_complete");
+  if (c.completed_at) return;  // completed once already (data removed and restored)
+  c.completed_at = now;
+  refresh_sla(c, ctx);
+  if (c.type == CaseType::kActivation && ctx.activation_charge && !c.account.empty()) {
+    BillableItem item;
+    item.account = c.account;
+    item.case_id = c.id;
+    item.kind = "activation";
+    item.description = "Activation of extension " + c.fields.value("extension", std::string()) +
+                       " for " + c.fields.value("user_full_name", std::string());
+    item.charge = *ctx.activation_charge;
+    item.at = now;
+    r.add("billable_recorded", {{"kind", item.kind},
+                                {"description", item.description},
+                                {"amount_cents", item.charge.amount_cents},
+                                {"currency", item.charge.currency}});
+    r.change().billable = std::move(item);
+  }
+}
+
+Json field_diff(const Json& before, const Json& after) {
+  Json changes = Json::object();
+  for (const auto& [k, v] : after.items()) {
+    auto it = before.find(k);
+    if (it == before.end() || *it != v)
+      changes[k] = {{"old", it == before.end() ? Json(nullptr) : *it}, {"new", v}};
+  }
+  for (const auto& [k, v] : before.items())
+    if (!after.contains(k)) changes[k] = {{"old", v}, {"new", nullptr}};
+  return changes;
+}
+
+bool may_edit_data(const Actor& a, const Case& c) {
+  return a.role == Role::kCustomer ? a.account == c.account : true;
+}
+
+}  // namespace
+
+bool can_view(const Actor& actor, const Case& c) {
+  if (actor.role != Role::kCustomer) return true;
+  return !actor.account.empty() && actor.account == c.account;
+}
+
+bool acts_at_level(const Actor& actor, const Case& c) {
+  switch (actor.role) {
+    case Role::kAdmin:
+    case Role::kSupervisor:
+    case Role::kSystem: return true;
+    case Role::kAgent: return actor.level >= c.level;
+    case Role::kCustomer: return false;
+  }
+  return false;
+}
+
+void chain(Change& base, Change&& more) {
+  base.after = std::move(more.after);
+  for (auto& e : more.events) base.events.push_back(std::move(e));
+  if (more.billable) base.billable = std::move(more.billable);
+}
+
+Result<Change> open_case(int64_t id, const OpenCaseInput& in, const Actor& actor, Instant now,
+                         const CaseContext& ctx) {
+  if (actor.role == Role::kCustomer && in.account != actor.account)
+    return forbid("customers open cases for their own account only");
+  if (actor.role == Role::kCustomer && in.severity)
+    return forbid("the severity is set by the support team; describe the impact instead");
+  ESCALA_TRY(check_text(in.subject, 300, "subject", true));
+  ESCALA_TRY(check_text(in.description, kMaxBody, "description", false));
+  if (in.impact) ESCALA_TRY(validate_impact(*in.impact));
+
+  Case c;
+  c.id = id;
+  c.type = in.type;
+  c.account = in.account;
+  c.contact_id = in.contact_id;
+  c.channel = in.channel;
+  c.subject = in.subject;
+  c.description = in.description;
+  c.created_at = now;
+  c.updated_at = now;
+  c.created_by = actor.user_id ? std::optional<int64_t>(actor.user_id) : std::nullopt;
+  c.level = kMinLevel;
+  c.status = CaseStatus::kAwaitingInfo;
+  auto merged = merge_fields(c.type, Json::object(), in.fields, ctx.default_offset);
+  if (!merged.ok()) return merged.error();
+  c.fields = std::move(merged).value();
+
+  const SeverityMatrix matrix = ctx.policy ? ctx.policy->matrix : SeverityMatrix{};
+  if (in.impact) {
+    c.impact = in.impact;
+    c.suggested_severity = matrix.suggest(*in.impact);
+  } else if (in.type == CaseType::kRequest) {
+    c.suggested_severity = Severity::kS4;
+  }
+  c.severity = c.suggested_severity.value_or(Severity::kS3);
+  if (in.severity && *in.severity != c.severity) {
+    if (c.suggested_severity)
+      ESCALA_TRY(check_text(in.severity_reason, kMaxReason, "severity_reason", true));
+    c.severity = *in.severity;
+    c.severity_reason = in.severity_reason;
+  }
+  if (ctx.policy) c.sla.calendar = ctx.policy->target(c.severity).calendar;
+
+  Recorder r(c, actor, now);
+  Json created = {{"type", to_string(c.type)},
+                  {"channel", c.channel},
+                  {"subject", c.subject},
+                  {"account", c.account},
+                  {"severity", to_string(c.severity)},
+                  {"level", c.level},
+                  {"fields", c.fields}};
+  if (c.suggested_severity) created["suggested_severity"] = to_string(*c.suggested_severity);
+  if (!c.severity_reason.empty()) created["severity_reason"] = c.severity_reason;
+  r.add("created", std::move(created));
+  r.c().missing_fields = missing_fields(c.type, c.fields);
+  settle_completeness(r, ctx, now);
+  return r.finish();
+}
+
+Result<Change> update_fields(const Case& c, const Json& patch, const Actor& actor, Instant now,
+                             const CaseContext& ctx) {
+  if (!may_edit_data(actor, c)) return forbid("not your case");
+  if (c.status == CaseStatus::kClosed || c.status == CaseStatus::kResolved)
+    return refuse(c, "change the data of");
+  auto merged = merge_fields(c.type, c.fields, patch, ctx.default_offset);
+  if (!merged.ok()) return merged.error();
+  Recorder r(c, actor, now);
+  Json diff = field_diff(c.fields, merged.value());
+  if (diff.empty()) return r.finish();
+  r.c().fields = std::move(merged).value();
+  r.add("fields_updated", {{"changes", diff}});
+  settle_completeness(r, ctx, now);
+  return r.finish();
+}
+
+Result<Change> update_impact(const Case& c, const Impact& impact, const Actor& actor,
+                             Instant now, const CaseContext& ctx) {
+  if (!may_edit_data(actor, c)) return forbid("not your case");
+  if (c.status == CaseStatus::kClosed) return refuse(c, "change the impact of");
+  ESCALA_TRY(validate_impact(impact));
+  const SeverityMatrix matrix = ctx.policy ? ctx.policy->matrix : SeverityMatrix{};
+  Recorder r(c, actor, now);
+  Case& n = r.c();
+  bool overridden = !c.severity_reason.empty();
+  n.impact = impact;
+  n.suggested_severity = matrix.suggest(impact);
+  Json data = {{"affected", impact.affected},
+               {"disruption", impact.disruption},
+               {"suggested_severity", to_string(*n.suggested_severity)}};
+  r.add("impact_changed", std::move(data));
+  if (!overridden && n.severity != *n.suggested_severity) {
+    auto old = n.severity;
+    n.severity = *n.suggested_severity;
+    refresh_sla(n, ctx);
+    r.add("severity_changed",
+          {{"old", to_string(old)}, {"new", to_string(n.severity)}, {"reason", "impact"}});
+  }
+  return r.finish();
+}
+
+Result<Change> change_severity(const Case& c, Severity severity, const std::string& reason,
+                               const Actor& actor, Instant now, const CaseContext& ctx) {
+  if (actor.role == Role::kCustomer)
+    return forbid("the severity is set by the support team");
+  if (!acts_at_level(actor, c)) return forbid("the case is above your level");
+  if (c.status == CaseStatus::kClosed) return refuse(c, "change the severity of");
+  ESCALA_TRY(check_text(reason, kMaxReason, "reason", false));
+  Recorder r(c, actor, now);
+  if (severity == c.severity) return r.finish();
+  bool follows_suggestion = c.suggested_severity && *c.suggested_severity == severity;
+  if (!follows_suggestion) ESCALA_TRY(check_text(reason, kMaxReason, "reason", true));
+  Case& n = r.c();
+  n.severity = severity;
+  n.severity_reason = follows_suggestion ? std::string() : reason;
+  refresh_sla(n, ctx);
+  r.add("severity_changed",
+        {{"old", to_string(c.severity)}, {"new", to_string(severity)}, {"reason", reason}});
+  return r.finish();
+}
+
+Result<Change> assign(const Case& c, std::optional<int64_t> assignee, const std::string& name,
+                      const Actor& actor, Instant now) {
+  if (actor.role == Role::kCustomer) return forbid("customers cannot assign cases");
+  bool self = assignee && *assignee == actor.user_id;
+  if (actor.role == Role::kAgent && !(self && acts_at_level(actor, c)) &&
+      !(c.assignee_id == actor.user_id && !assignee))
+    return forbid("agents may take cases at their level, or release their own");
+  if (c.status == CaseStatus::kClosed) return refuse(c, "assign");
+  Recorder r(c, actor, now);
+  if (c.assignee_id == assignee) return r.finish();
+  r.c().assignee_id = assignee;
+  r.add("assigned",
+        {{"old", c.assignee_id ? Json(*c.assignee_id) : Json(nullptr)},
+         {"new", assignee ? Json(*assignee) : Json(nullptr)},
+         {"name", name}},
+        /*internal=*/true);
+  return r.finish();
+}
+
+Result<Change> add_reply(const Case& c, const std::string& body, bool internal, bool pending,
+                         const Actor& actor, Instant now) {
+  ESCALA_TRY(check_text(body, kMaxBody, "body", true));
+  const bool customer = actor.role == Role::kCustomer;
+  if (customer && !can_view(actor, c)) return forbid("not your case");
+  if (customer && (internal || pending))
+    return forbid("customers cannot write internal notes or set the case pending");
+  if (internal && pending)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "an internal note cannot ask the customer", "pending");
+  Recorder r(c, actor, now);
+  if (internal) {
+    r.add("note", {{"body", body}}, /*internal=*/true);
+    return r.finish();
+  }
+  if (customer) {
+    if (c.status == CaseStatus::kClosed)
+      return make_error(ErrorCode::kInvalidTransition,
+                        "the case is closed; reopen it to continue");
+    r.add("customer_message", {{"body", body}});
+    if (c.status == CaseStatus::kPendingCustomer)
+      r.set_status(CaseStatus::kOpen, "customer_replied");
+    return r.finish();
+  }
+  if (c.status == CaseStatus::kClosed) return refuse(c, "reply publicly to");
+  if (pending && c.status == CaseStatus::kResolved) return refuse(c, "ask the customer on");
+  r.add("reply", {{"body", body}, {"pending", pending}});
+  // D2: the response clock stops at the first public reply by a person once complete.
+  if (!r.c().first_response_at && c.completed_at && actor.role != Role::kSystem)
+    r.c().first_response_at = now;
+  if (pending && c.status == CaseStatus::kOpen)
+    r.set_status(CaseStatus::kPendingCustomer, "asked_customer");
+  return r.finish();
+}
+
+Result<Change> escalate(const Case& c, const std::string& reason, const Actor& actor,
+                        Instant now) {
+  if (actor.role == Role::kCustomer) return forbid("customers cannot escalate cases");
+  if (!acts_at_level(actor, c)) return forbid("the case is above your level");
+  if (c.status == CaseStatus::kResolved || c.status == CaseStatus::kClosed)
+    return refuse(c, "escalate");
+  if (c.level >= kMaxLevel)
+    return make_error(ErrorCode::kInvalidTransition,
+                      "the case is already at level 3, the highest");
+  ESCALA_TRY(check_text(reason, kMaxReason, "reason", true));
+  Recorder r(c, actor, now);
+  r.c().level = c.level + 1;
+  r.add("escalated", {{"from", c.level}, {"to", c.level + 1}, {"reason", reason}});
+  if (c.status == CaseStatus::kPendingCustomer) r.set_status(CaseStatus::kOpen, "escalated");
+  return r.finish();
+}
+
+Result<Change> resolve(const Case& c, const std::string& resolution, const Actor& actor,
+                       Instant now) {
+  if (actor.role == Role::kCustomer) return forbid("customers confirm; agents resolve");
+  if (!acts_at_level(actor, c)) return forbid("the case is above your level");
+  if (c.status != CaseStatus::kOpen && c.status != CaseStatus::kPendingCustomer)
+    return refuse(c, "resolve");
+  ESCALA_TRY(check_text(resolution, kMaxBody, "resolution", true));
+  Recorder r(c, actor, now);
+  r.c().resolved_at = now;
+  r.c().resolved_level = c.level;
+  r.add("resolved", {{"resolution", resolution}, {"level", c.level}});
+  r.set_status(CaseStatus::kResolved, "resolved");
+  return r.finish();
+}
+
+Result<Change> confirm(const Case& c, const Actor& actor, Instant now) {
+  if (actor.role == Role::kCustomer && !can_view(actor, c)) return forbid("not your case");
+  if (c.status != CaseStatus::kResolved) return refuse(c, "confirm the resolution of");
+  Recorder r(c, actor, now);
+  r.c().closed_at = now;
+  r.set_status(CaseStatus::kClosed, actor.role == Role::kCustomer ? "customer_confirmed"
+                                                                  : "confirmation_recorded");
+  return r.finish();
+}
+
+Result<Change> reopen(const Case& c, const std::string& reason, const Actor& actor, Instant now,
+                      const CaseContext& ctx) {
+  if (actor.role == Role::kCustomer && !can_view(actor, c)) return forbid("not your case");
+  ESCALA_TRY(check_text(reason, kMaxReason, "reason", true));
+  if (c.status != CaseStatus::kResolved && c.status != CaseStatus::kClosed)
+    return refuse(c, "reopen");
+  if (c.status == CaseStatus::kClosed) {
+    Seconds window = ctx.policy ? ctx.policy->reopen_window : Seconds{30 * 24 * 3600};
+    if (c.closed_at && now - *c.closed_at > window)
+      return make_error(ErrorCode::kInvalidTransition,
+                        "the case closed too long ago to reopen; open a new case");
+  }
+  Recorder r(c, actor, now);
+  Case& n = r.c();
+  int level = c.resolved_level >= kMinLevel ? c.resolved_level : c.level;
+  n.level = level;
+  n.resolved_at.reset();
+  n.closed_at.reset();
+  r.add("reopened", {{"reason", reason}, {"level", level}});
+  r.set_status(CaseStatus::kOpen, "reopened");
+  return r.finish();
+}
+
+}  // namespace escala::core

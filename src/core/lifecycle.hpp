@@ -1,0 +1,110 @@
+#pragma once
+// The case lifecycle of D4a as pure functions: each takes the case as it is, the actor,
+// the instant and the policy, and returns the case as it becomes plus the events that
+// record the change (D7). Nothing here reads a clock or touches storage.
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model.hpp"
+#include "core/result.hpp"
+#include "core/severity.hpp"
+
+namespace escala::core {
+
+// Business-time arithmetic the lifecycle needs to set SLA due instants. Implemented over
+// the business calendars; a null pointer in CasePolicy leaves due instants unset.
+class DueCalculator {
+ public:
+  virtual ~DueCalculator() = default;
+  // N business seconds after `from` on the named calendar; nullopt if the calendar is unknown.
+  virtual std::optional<Instant> add(const std::string& calendar, Instant from,
+                                     Seconds business) const = 0;
+};
+
+struct SlaTarget {
+  Seconds response{0};
+  Seconds resolution{0};
+  std::string calendar;
+};
+
+struct CasePolicy {
+  SeverityMatrix matrix;
+  // Indexed by severity - 1. The deck's table R5; D2: S1 on 24x7, S2–S4 on support.
+  std::array<SlaTarget, 4> targets{{
+      {Seconds{3600}, Seconds{3 * 3600}, "24x7"},
+      {Seconds{5400}, Seconds{4 * 3600}, "support"},
+      {Seconds{7200}, Seconds{4 * 3600}, "support"},
+      {Seconds{7200}, Seconds{4 * 3600}, "support"},
+  }};
+  // A closed case may be reopened for this long after it closed.
+  Seconds reopen_window{30 * 24 * 3600};
+  const DueCalculator* due = nullptr;
+
+  const SlaTarget& target(Severity s) const { return targets[static_cast<int>(s) - 1]; }
+};
+
+// What the lifecycle needs to know about the case's surroundings.
+struct CaseContext {
+  const CasePolicy* policy = nullptr;
+  std::optional<Money> activation_charge;  // from the account's contract, if any
+  Seconds default_offset{-6 * 3600};        // for field times written without a zone
+};
+
+struct Change {
+  Case after;
+  std::vector<Event> events;
+  std::optional<BillableItem> billable;
+};
+
+struct OpenCaseInput {
+  CaseType type = CaseType::kRequest;
+  std::string account;
+  std::optional<int64_t> contact_id;
+  std::string channel;
+  std::string subject;
+  std::string description;
+  Json fields = Json::object();
+  std::optional<Impact> impact;
+  std::optional<Severity> severity;  // an explicit choice overrides the matrix
+  std::string severity_reason;
+};
+
+// May the actor see the case at all? Customers see only their own account's cases.
+bool can_view(const Actor& actor, const Case& c);
+// Is the actor an agent at the case's level or above, a supervisor, an admin or the system?
+bool acts_at_level(const Actor& actor, const Case& c);
+
+// Opens a case. `id` is the number the store reserved for it.
+Result<Change> open_case(int64_t id, const OpenCaseInput& in, const Actor& actor, Instant now,
+                         const CaseContext& ctx);
+
+// Merges required data; completing it moves awaiting_info → open (R2.3).
+Result<Change> update_fields(const Case& c, const Json& patch, const Actor& actor, Instant now,
+                             const CaseContext& ctx);
+// Sets the impact: the suggested severity follows; the severity too unless overridden.
+Result<Change> update_impact(const Case& c, const Impact& impact, const Actor& actor,
+                             Instant now, const CaseContext& ctx);
+// Overrides the severity; a reason is required when it differs from the suggestion.
+Result<Change> change_severity(const Case& c, Severity severity, const std::string& reason,
+                               const Actor& actor, Instant now, const CaseContext& ctx);
+Result<Change> assign(const Case& c, std::optional<int64_t> assignee, const std::string& name,
+                      const Actor& actor, Instant now);
+// A public reply, an internal note (staff) or a customer's message. `pending` asks the
+// customer and moves an open case to pending_customer.
+Result<Change> add_reply(const Case& c, const std::string& body, bool internal, bool pending,
+                         const Actor& actor, Instant now);
+Result<Change> escalate(const Case& c, const std::string& reason, const Actor& actor,
+                        Instant now);
+Result<Change> resolve(const Case& c, const std::string& resolution, const Actor& actor,
+                       Instant now);
+Result<Change> confirm(const Case& c, const Actor& actor, Instant now);
+Result<Change> reopen(const Case& c, const std::string& reason, const Actor& actor, Instant now,
+                      const CaseContext& ctx);
+
+// Appends `more` to `base` (both changes of the same case, `more` computed from base.after).
+void chain(Change& base, Change&& more);
+
+}  // namespace escala::core

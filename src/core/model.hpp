@@ -1,0 +1,163 @@
+#pragma once
+// The desk's vocabulary: cases, their states, levels and severities, people and events.
+// Plain data; the rules that change it live in rules.hpp, severity.hpp and lifecycle.hpp.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/time.hpp"
+
+namespace escala::core {
+
+using Json = nlohmann::json;
+
+enum class CaseType { kIncident, kActivation, kRequest };
+enum class CaseStatus { kAwaitingInfo, kOpen, kPendingCustomer, kResolved, kClosed };
+enum class Severity { kS1 = 1, kS2, kS3, kS4 };
+enum class Role { kAdmin, kSupervisor, kAgent, kCustomer, kSystem };
+
+constexpr int kMinLevel = 1;
+constexpr int kMaxLevel = 3;
+
+std::string_view to_string(CaseType t);
+std::string_view to_string(CaseStatus s);
+std::string_view to_string(Severity s);
+std::string_view to_string(Role r);
+std::optional<CaseType> parse_case_type(std::string_view s);
+std::optional<CaseStatus> parse_case_status(std::string_view s);
+std::optional<Severity> parse_severity(std::string_view s);
+std::optional<Role> parse_role(std::string_view s);
+
+// Who performs an action. `level` matters for agents; `account` binds customers.
+struct Actor {
+  int64_t user_id = 0;  // 0 for the system itself
+  Role role = Role::kSystem;
+  int level = 0;
+  std::string account;  // customers only
+  std::string name;
+
+  static Actor system() { return Actor{0, Role::kSystem, kMaxLevel, {}, "escala"}; }
+  bool is_staff() const { return role != Role::kCustomer; }
+};
+
+// The answer of the severity matrix (D3).
+struct Impact {
+  std::string affected;    // one | several | all
+  std::string disruption;  // outage | serious | degraded | none
+};
+
+struct SlaState {
+  std::string calendar;
+  std::optional<Instant> response_due;
+  std::optional<Instant> resolution_due;
+};
+
+struct Case {
+  int64_t id = 0;  // the numeric part of the case number
+  CaseType type = CaseType::kRequest;
+  CaseStatus status = CaseStatus::kAwaitingInfo;
+  int level = kMinLevel;
+  Severity severity = Severity::kS3;
+  std::optional<Severity> suggested_severity;
+  std::string severity_reason;  // why an agent overrode the suggestion
+  std::optional<Impact> impact;
+  std::string account;  // account code, empty when unknown
+  std::optional<int64_t> contact_id;
+  std::optional<int64_t> assignee_id;
+  std::optional<int64_t> created_by;
+  std::string channel;
+  std::string subject;
+  std::string description;
+  Json fields = Json::object();
+  std::vector<std::string> missing_fields;
+  Instant created_at{};
+  Instant updated_at{};
+  std::optional<Instant> completed_at;     // all required data present: SLA clocks start
+  std::optional<Instant> first_response_at;
+  std::optional<Instant> resolved_at;
+  std::optional<Instant> closed_at;
+  int resolved_level = 0;
+  SlaState sla;
+  int64_t version = 0;  // number of events; each change appends at least one
+};
+
+// One entry of the append-only history (D7). `internal` events are hidden from customers.
+struct Event {
+  int64_t case_id = 0;
+  int64_t seq = 0;  // 1-based position in the case's history, assigned by the store
+  std::string type;
+  Instant at{};
+  int64_t actor_id = 0;
+  std::string actor_name;
+  Role actor_role = Role::kSystem;
+  bool internal = false;
+  Json data = Json::object();
+};
+
+struct Money {
+  int64_t amount_cents = 0;
+  std::string currency = "USD";
+};
+
+struct Contract {
+  std::string name;
+  Money activation_charge;
+};
+
+struct Account {
+  std::string code;
+  std::string name;
+  std::string timezone = "America/Mexico_City";
+  std::string language = "es";
+  std::optional<Contract> contract;
+  Instant created_at{};
+};
+
+struct Contact {
+  int64_t id = 0;
+  std::string account;
+  std::string name;
+  std::string email;
+  std::string phone;
+  std::string language = "es";
+  Instant created_at{};
+};
+
+struct User {
+  int64_t id = 0;
+  std::string email;
+  std::string name;
+  Role role = Role::kAgent;
+  int level = 0;  // agents: 1..3
+  std::vector<std::string> specialties;
+  std::string account;  // customers: the account they belong to
+  std::string language = "es";
+  std::string timezone = "America/Mexico_City";
+  std::string password_hash;  // argon2id string
+  bool active = true;
+  Instant created_at{};
+
+  Actor actor() const { return Actor{id, role, level, account, name}; }
+};
+
+// Something the provider charges for, recorded against the account's contract (R2.1).
+struct BillableItem {
+  int64_t id = 0;
+  std::string account;
+  int64_t case_id = 0;
+  std::string kind;  // "activation"
+  std::string description;
+  Money charge;
+  Instant at{};
+};
+
+// "CMW-000123": the prefix and at least six digits (D1).
+std::string format_case_number(std::string_view prefix, int64_t id);
+std::optional<int64_t> parse_case_number(std::string_view prefix, std::string_view number);
+
+}  // namespace escala::core

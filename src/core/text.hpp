@@ -1,0 +1,20 @@
+#pragma once
+// Text helpers shared by the domain and the stores.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace escala::core {
+
+// Lower-cases and removes diacritics from Latin letters (á→a, Ñ→n, ç→c…), the same
+// folding the full-text index applies, so "extension" matches "Extensión".
+std::string fold_for_search(std::string_view text);
+
+// Splits folded text into words of letters and digits.
+std::vector<std::string> search_terms(std::string_view text);
+
+// True when the bytes are valid UTF-8.
+bool is_valid_utf8(std::string_view text);
+
+}  // namespace escala::core

@@ -1,0 +1,77 @@
+#pragma once
+// CaseStore: durable cases and their append-only histories.
+//
+// Writes are linearisable per store: `create` and `update` run their callback with the
+// current state while no other write to the store is in progress, then persist the result
+// atomically (case row, events, billable item, search text). They return only after the
+// change is durable (committed), so a caller may acknowledge it. Implementations may batch
+// concurrent writes into one commit (group commit). Callbacks must be pure and fast: they
+// run on the store's writer and must not call back into the store.
+//
+// Thread-safety: all methods may be called from any thread concurrently.
+// Failure: kNotFound for an unknown case; kUnavailable when the database fails (nothing is
+// stored); any error returned by a callback is passed through and nothing is stored.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/lifecycle.hpp"
+#include "core/model.hpp"
+#include "core/result.hpp"
+
+namespace escala::ports {
+
+struct CaseQuery {
+  std::optional<core::CaseStatus> status;
+  std::optional<int> level;
+  std::optional<core::Severity> severity;
+  std::optional<core::CaseType> type;
+  std::optional<std::string> account;
+  std::optional<int64_t> assignee;  // 0 means unassigned
+  std::string text;                 // full-text query, accent- and case-insensitive
+  int limit = 50;
+  std::optional<int64_t> before_id;  // keyset cursor: only cases with a smaller number
+};
+
+struct CasePage {
+  std::vector<core::Case> items;  // newest first
+  int64_t total = 0;              // all cases matching the filters
+  std::optional<int64_t> next_before;
+};
+
+struct EventQuery {
+  int64_t case_id = 0;
+  bool include_internal = false;
+  int64_t after_seq = 0;
+  int limit = 100;
+};
+
+struct EventPage {
+  std::vector<core::Event> items;  // oldest first
+  int64_t total = 0;
+  std::optional<int64_t> next_after;
+};
+
+// Builds a new case given the number the store reserved for it.
+using CaseBuilder = std::function<Result<core::Change>(int64_t id)>;
+// Computes a change of the current case.
+using CaseMutator = std::function<Result<core::Change>(const core::Case& current)>;
+
+class CaseStore {
+ public:
+  virtual ~CaseStore() = default;
+
+  // Reserves the next case number, builds and stores the case. Numbers are consecutive on
+  // one store; a failed build or write consumes no number.
+  virtual Result<core::Case> create(const CaseBuilder& build) = 0;
+  // Applies a change. A change without events stores nothing and returns the case as is.
+  virtual Result<core::Case> update(int64_t id, const CaseMutator& mutate) = 0;
+  virtual Result<std::optional<core::Case>> get(int64_t id) = 0;
+  virtual Result<CasePage> list(const CaseQuery& query) = 0;
+  virtual Result<EventPage> events(const EventQuery& query) = 0;
+  virtual Result<std::vector<core::BillableItem>> billable_items(const std::string& account) = 0;
+};
+
+}  // namespace escala::ports

@@ -1,0 +1,53 @@
+#pragma once
+// DirectoryStore: accounts, contacts, users, sign-in sessions and desk settings.
+//
+// Thread-safety: all methods may be called from any thread concurrently. Writes are durable
+// when they return. Failure: kAlreadyExists on a taken unique key (account code, user
+// email), kNotFound for unknown references, kUnavailable when the database fails.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model.hpp"
+#include "core/result.hpp"
+
+namespace escala::ports {
+
+struct Session {
+  std::string token_hash;  // hex SHA-256 of the bearer token; the token itself is never stored
+  int64_t user_id = 0;
+  Instant created_at{};
+  Instant expires_at{};
+};
+
+class DirectoryStore {
+ public:
+  virtual ~DirectoryStore() = default;
+
+  virtual Result<core::Account> create_account(const core::Account& account) = 0;
+  virtual Result<core::Account> update_account(const core::Account& account) = 0;
+  virtual Result<std::optional<core::Account>> get_account(const std::string& code) = 0;
+  // Accounts ordered by code, after `after_code`.
+  virtual Result<std::vector<core::Account>> list_accounts(const std::string& after_code,
+                                                           int limit) = 0;
+
+  virtual Result<core::Contact> create_contact(const core::Contact& contact) = 0;
+  virtual Result<std::optional<core::Contact>> get_contact(int64_t id) = 0;
+  virtual Result<std::vector<core::Contact>> list_contacts(const std::string& account) = 0;
+
+  virtual Result<core::User> create_user(const core::User& user) = 0;
+  virtual Result<std::optional<core::User>> get_user(int64_t id) = 0;
+  virtual Result<std::optional<core::User>> find_user_by_email(const std::string& email) = 0;
+  virtual Result<std::vector<core::User>> list_users(int64_t after_id, int limit) = 0;
+
+  virtual Status create_session(const Session& session) = 0;
+  virtual Result<std::optional<Session>> find_session(const std::string& token_hash) = 0;
+  virtual Status delete_session(const std::string& token_hash) = 0;
+
+  // Desk configuration as JSON documents by key ("defaults", ...).
+  virtual Result<std::optional<core::Json>> get_setting(const std::string& key) = 0;
+  virtual Status put_setting(const std::string& key, const core::Json& value) = 0;
+};
+
+}  // namespace escala::ports

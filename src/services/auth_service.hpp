@@ -1,0 +1,59 @@
+#pragma once
+// Sign-in: passwords checked against argon2id hashes, random bearer tokens stored only as
+// hashes, token expiry, and a limit on failed attempts per address and per client.
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "core/model.hpp"
+#include "ports/clock.hpp"
+#include "ports/crypto.hpp"
+#include "ports/directory_store.hpp"
+
+namespace escala::services {
+
+struct AuthOptions {
+  Seconds token_ttl{12 * 3600};
+  int max_failures = 5;          // per email and per client within the window
+  Seconds failure_window{15 * 60};
+};
+
+struct LoginResult {
+  std::string token;
+  Instant expires_at{};
+  core::User user;
+};
+
+class AuthService {
+ public:
+  AuthService(ports::DirectoryStore& store, ports::Crypto& crypto, const ports::Clock& clock,
+              AuthOptions options = {});
+
+  // kUnauthenticated on a wrong email or password (the same message for both),
+  // kRateLimited after too many failures.
+  Result<LoginResult> login(const std::string& email, const std::string& password,
+                            const std::string& client);
+  // The signed-in user for a bearer token; kUnauthenticated when unknown or expired.
+  Result<core::User> authenticate(const std::string& token);
+  Status logout(const std::string& token);
+
+ private:
+  bool limited(const std::string& key, Instant now);
+  void record_failure(const std::string& key, Instant now);
+
+  struct Failures {
+    int count = 0;
+    Instant window_start{};
+  };
+
+  ports::DirectoryStore& store_;
+  ports::Crypto& crypto_;
+  const ports::Clock& clock_;
+  AuthOptions options_;
+  std::mutex mu_;
+  std::map<std::string, Failures> failures_;  // GUARDED_BY(mu_)
+  std::string dummy_hash_;  // verified against on unknown emails, to keep timing even
+};
+
+}  // namespace escala::services

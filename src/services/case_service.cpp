@@ -1,0 +1,234 @@
+#include "services/case_service.hpp"
+
+#include <date/tz.h>
+
+namespace escala::services {
+namespace {
+
+Error not_found(std::string_view number) {
+  return make_error(ErrorCode::kNotFound, "no case " + std::string(number));
+}
+
+}  // namespace
+
+Seconds zone_offset(const std::string& zone, Instant at) {
+  try {
+    const date::time_zone* tz = date::locate_zone(zone);
+    return tz->get_info(std::chrono::floor<Seconds>(at)).offset;
+  } catch (const std::exception&) {
+    return Seconds{-6 * 3600};  // the support calendar's zone (R1.6)
+  }
+}
+
+CaseService::CaseService(ports::CaseStore& cases, ports::DirectoryStore& directory,
+                         const ports::Clock& clock, core::CasePolicy policy,
+                         std::string number_prefix)
+    : cases_(cases),
+      directory_(directory),
+      clock_(clock),
+      policy_(std::move(policy)),
+      prefix_(std::move(number_prefix)) {}
+
+std::string CaseService::number_of(const core::Case& c) const {
+  return core::format_case_number(prefix_, c.id);
+}
+
+Result<int64_t> CaseService::parse_number(std::string_view number) const {
+  auto id = core::parse_case_number(prefix_, number);
+  if (!id) return not_found(number);
+  return *id;
+}
+
+Result<core::CaseContext> CaseService::context_for(const std::string& account) {
+  core::CaseContext ctx;
+  ctx.policy = &policy_;
+  ctx.default_offset = zone_offset("Etc/GMT+6", clock_.now());
+  if (account.empty()) return ctx;
+  auto acc = directory_.get_account(account);
+  if (!acc.ok()) return acc.error();
+  if (!acc.value()) return ctx;
+  ctx.default_offset = zone_offset(acc.value()->timezone, clock_.now());
+  if (acc.value()->contract) ctx.activation_charge = acc.value()->contract->activation_charge;
+  return ctx;
+}
+
+Result<core::Case> CaseService::open(const core::Actor& actor, core::OpenCaseInput input) {
+  if (actor.role == core::Role::kCustomer) {
+    if (!input.account.empty() && input.account != actor.account)
+      return make_error(ErrorCode::kPermissionDenied,
+                        "customers open cases for their own account only", "account");
+    input.account = actor.account;
+  }
+  // An activation names its account (R2.1 item 1): attach the case to it when it exists.
+  if (input.account.empty() && input.fields.is_object()) {
+    auto it = input.fields.find("account_id");
+    if (it != input.fields.end() && it->is_string()) {
+      auto acc = directory_.get_account(it->get<std::string>());
+      if (acc.ok() && acc.value()) input.account = acc.value()->code;
+    }
+  }
+  if (!input.account.empty()) {
+    auto acc = directory_.get_account(input.account);
+    if (!acc.ok()) return acc.error();
+    if (!acc.value())
+      return make_error(ErrorCode::kInvalidArgument, "no account " + input.account, "account");
+  }
+  if (input.contact_id) {
+    auto contact = directory_.get_contact(*input.contact_id);
+    if (!contact.ok()) return contact.error();
+    if (!contact.value() || (!input.account.empty() && contact.value()->account != input.account))
+      return make_error(ErrorCode::kInvalidArgument, "no such contact in the account",
+                        "contact");
+    if (input.account.empty()) input.account = contact.value()->account;
+  }
+  auto ctx = context_for(input.account);
+  if (!ctx.ok()) return ctx.error();
+  Instant now = clock_.now();
+  return cases_.create([&](int64_t id) { return core::open_case(id, input, actor, now, *ctx); });
+}
+
+Result<core::Case> CaseService::get(const core::Actor& actor, std::string_view number) {
+  auto id = parse_number(number);
+  if (!id.ok()) return id.error();
+  auto c = cases_.get(*id);
+  if (!c.ok()) return c.error();
+  if (!c.value() || !core::can_view(actor, **c)) return not_found(number);
+  return std::move(**c);
+}
+
+Result<ports::CasePage> CaseService::list(const core::Actor& actor, ports::CaseQuery query) {
+  if (actor.role == core::Role::kCustomer) {
+    if (query.account && *query.account != actor.account) return ports::CasePage{};
+    query.account = actor.account;
+    query.assignee.reset();  // customers do not know the assignees
+  }
+  if (query.limit < 1) query.limit = 1;
+  if (query.limit > 1000) query.limit = 1000;
+  return cases_.list(query);
+}
+
+Result<ports::EventPage> CaseService::events(const core::Actor& actor, std::string_view number,
+                                             int64_t after_seq, int limit) {
+  auto c = get(actor, number);
+  if (!c.ok()) return c.error();
+  ports::EventQuery q;
+  q.case_id = c->id;
+  q.include_internal = actor.is_staff();
+  q.after_seq = after_seq;
+  q.limit = std::clamp(limit, 1, 1000);
+  return cases_.events(q);
+}
+
+Result<core::Case> CaseService::mutate(
+    const core::Actor& actor, std::string_view number,
+    const std::function<Result<core::Change>(const core::Case&, const core::CaseContext&)>&
+        change) {
+  auto id = parse_number(number);
+  if (!id.ok()) return id.error();
+  // The account (and its contract) is read before the write; an account never changes
+  // code, so the context cannot go stale in a way that matters to the change.
+  auto current = cases_.get(*id);
+  if (!current.ok()) return current.error();
+  if (!current.value() || !core::can_view(actor, **current)) return not_found(number);
+  auto ctx = context_for((*current)->account);
+  if (!ctx.ok()) return ctx.error();
+  return cases_.update(*id, [&](const core::Case& c) -> Result<core::Change> {
+    if (!core::can_view(actor, c)) return not_found(number);
+    return change(c, *ctx);
+  });
+}
+
+Result<core::Case> CaseService::patch(const core::Actor& actor, std::string_view number,
+                                      CasePatch patch) {
+  std::string assignee_name;
+  if (patch.set_assignee && patch.assignee) {
+    auto user = directory_.get_user(*patch.assignee);
+    if (!user.ok()) return user.error();
+    if (!user.value() || user.value()->role == core::Role::kCustomer || !user.value()->active)
+      return make_error(ErrorCode::kInvalidArgument, "no such agent", "assignee");
+    assignee_name = user.value()->name;
+  }
+  Instant now = clock_.now();
+  return mutate(actor, number, [&](const core::Case& c, const core::CaseContext& ctx)
+                                   -> Result<core::Change> {
+    core::Change total{c, {}, std::nullopt};
+    if (patch.fields) {
+      auto ch = core::update_fields(total.after, *patch.fields, actor, now, ctx);
+      if (!ch.ok()) return ch.error();
+      core::chain(total, std::move(ch).value());
+    }
+    if (patch.impact) {
+      auto ch = core::update_impact(total.after, *patch.impact, actor, now, ctx);
+      if (!ch.ok()) return ch.error();
+      core::chain(total, std::move(ch).value());
+    }
+    if (patch.severity) {
+      auto ch = core::change_severity(total.after, *patch.severity, patch.reason, actor, now, ctx);
+      if (!ch.ok()) return ch.error();
+      core::chain(total, std::move(ch).value());
+    }
+    if (patch.set_assignee) {
+      if (patch.assignee && actor.role == core::Role::kAgent && *patch.assignee != actor.user_id)
+        return make_error(ErrorCode::kPermissionDenied,
+                          "agents may assign cases to themselves only", "assignee");
+      auto ch = core::assign(total.after, patch.assignee, assignee_name, actor, now);
+      if (!ch.ok()) return ch.error();
+      core::chain(total, std::move(ch).value());
+    }
+    return total;
+  });
+}
+
+Result<core::Case> CaseService::reply(const core::Actor& actor, std::string_view number,
+                                      const std::string& body, bool internal, bool pending) {
+  Instant now = clock_.now();
+  return mutate(actor, number, [&](const core::Case& c, const core::CaseContext&) {
+    return core::add_reply(c, body, internal, pending, actor, now);
+  });
+}
+
+Result<core::Case> CaseService::escalate(const core::Actor& actor, std::string_view number,
+                                         const std::string& reason) {
+  Instant now = clock_.now();
+  return mutate(actor, number, [&](const core::Case& c, const core::CaseContext&) {
+    return core::escalate(c, reason, actor, now);
+  });
+}
+
+Result<core::Case> CaseService::resolve(const core::Actor& actor, std::string_view number,
+                                        const std::string& resolution) {
+  Instant now = clock_.now();
+  return mutate(actor, number, [&](const core::Case& c, const core::CaseContext&) {
+    return core::resolve(c, resolution, actor, now);
+  });
+}
+
+Result<core::Case> CaseService::confirm(const core::Actor& actor, std::string_view number) {
+  Instant now = clock_.now();
+  return mutate(actor, number, [&](const core::Case& c, const core::CaseContext&) {
+    return core::confirm(c, actor, now);
+  });
+}
+
+Result<core::Case> CaseService::reopen(const core::Actor& actor, std::string_view number,
+                                       const std::string& reason) {
+  Instant now = clock_.now();
+  return mutate(actor, number, [&](const core::Case& c, const core::CaseContext& ctx) {
+    return core::reopen(c, reason, actor, now, ctx);
+  });
+}
+
+Result<std::vector<core::BillableItem>> CaseService::billable_items(const core::Actor& actor,
+                                                                    const std::string& account) {
+  if (actor.role == core::Role::kCustomer && actor.account != account)
+    return make_error(ErrorCode::kNotFound, "no account " + account);
+  if (actor.role == core::Role::kAgent)
+    return make_error(ErrorCode::kPermissionDenied,
+                      "billing is for administrators and supervisors");
+  auto a = directory_.get_account(account);
+  if (!a.ok()) return a.error();
+  if (!a.value()) return make_error(ErrorCode::kNotFound, "no account " + account);
+  return cases_.billable_items(account);
+}
+
+}  // namespace escala::services

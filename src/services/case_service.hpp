@@ -1,0 +1,73 @@
+#pragma once
+// Use cases on cases: open, read, list, change, reply, escalate, resolve, confirm, reopen.
+// Each checks who may do it (through the core's rules), loads what the rule needs from the
+// directory, and lets the store apply the core's pure change atomically.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/lifecycle.hpp"
+#include "ports/case_store.hpp"
+#include "ports/clock.hpp"
+#include "ports/directory_store.hpp"
+
+namespace escala::services {
+
+struct CasePatch {
+  std::optional<core::Json> fields;
+  std::optional<core::Impact> impact;
+  std::optional<core::Severity> severity;
+  std::string reason;  // required when the severity differs from the suggestion
+  bool set_assignee = false;
+  std::optional<int64_t> assignee;  // nullopt with set_assignee: unassign
+};
+
+class CaseService {
+ public:
+  CaseService(ports::CaseStore& cases, ports::DirectoryStore& directory,
+              const ports::Clock& clock, core::CasePolicy policy, std::string number_prefix);
+
+  const std::string& number_prefix() const { return prefix_; }
+  std::string number_of(const core::Case& c) const;
+
+  Result<core::Case> open(const core::Actor& actor, core::OpenCaseInput input);
+  Result<core::Case> get(const core::Actor& actor, std::string_view number);
+  Result<ports::CasePage> list(const core::Actor& actor, ports::CaseQuery query);
+  Result<ports::EventPage> events(const core::Actor& actor, std::string_view number,
+                                  int64_t after_seq, int limit);
+  Result<core::Case> patch(const core::Actor& actor, std::string_view number, CasePatch patch);
+  Result<core::Case> reply(const core::Actor& actor, std::string_view number,
+                           const std::string& body, bool internal, bool pending);
+  Result<core::Case> escalate(const core::Actor& actor, std::string_view number,
+                              const std::string& reason);
+  Result<core::Case> resolve(const core::Actor& actor, std::string_view number,
+                             const std::string& resolution);
+  Result<core::Case> confirm(const core::Actor& actor, std::string_view number);
+  Result<core::Case> reopen(const core::Actor& actor, std::string_view number,
+                            const std::string& reason);
+  // What the account was charged for (R2.1): administrators, supervisors and the
+  // account's own customers.
+  Result<std::vector<core::BillableItem>> billable_items(const core::Actor& actor,
+                                                         const std::string& account);
+
+ private:
+  Result<int64_t> parse_number(std::string_view number) const;
+  Result<core::CaseContext> context_for(const std::string& account);
+  // Runs `change` on the case under the store's write serialization, hiding cases the
+  // actor may not see.
+  Result<core::Case> mutate(const core::Actor& actor, std::string_view number,
+                            const std::function<Result<core::Change>(
+                                const core::Case&, const core::CaseContext&)>& change);
+
+  ports::CaseStore& cases_;
+  ports::DirectoryStore& directory_;
+  const ports::Clock& clock_;
+  core::CasePolicy policy_;
+  std::string prefix_;
+};
+
+// Offset from UTC of the IANA zone at `at` (for field times written without a zone).
+Seconds zone_offset(const std::string& zone, Instant at);
+
+}  // namespace escala::services

@@ -1,0 +1,237 @@
+#include "services/directory_service.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <date/tz.h>
+
+namespace escala::services {
+namespace {
+
+bool is_admin(const core::Actor& a) {
+  return a.role == core::Role::kAdmin || a.role == core::Role::kSystem;
+}
+
+Error forbidden(std::string what) {
+  return make_error(ErrorCode::kPermissionDenied, "only administrators may " + what);
+}
+
+Status check_name(const std::string& name, const char* field) {
+  if (name.find_first_not_of(" \t") == std::string::npos)
+    return make_error(ErrorCode::kInvalidArgument, "must not be empty", field);
+  if (name.size() > 200) return make_error(ErrorCode::kInvalidArgument, "is too long", field);
+  return ok_status();
+}
+
+}  // namespace
+
+Status validate_account_code(const std::string& code) {
+  if (code.empty() || code.size() > 32 ||
+      !std::all_of(code.begin(), code.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+      }))
+    return make_error(ErrorCode::kInvalidArgument,
+                      "must be 1 to 32 letters, digits, '-', '_' or '.'", "code");
+  return ok_status();
+}
+
+Status validate_time_zone(const std::string& zone, const char* field) {
+  try {
+    (void)date::locate_zone(zone);
+    return ok_status();
+  } catch (const std::exception&) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "must be an IANA time zone such as America/Mexico_City", field);
+  }
+}
+
+Status validate_language(const std::string& language, const char* field) {
+  if (language != "es" && language != "en")
+    return make_error(ErrorCode::kInvalidArgument, "must be es or en", field);
+  return ok_status();
+}
+
+std::string normalize_email(std::string email) {
+  std::transform(email.begin(), email.end(), email.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return email;
+}
+
+Status validate_email_address(const std::string& email, const char* field) {
+  auto at = email.find('@');
+  bool ok = !email.empty() && email.size() <= 254 && at != std::string::npos && at > 0 &&
+            at == email.rfind('@') && email.find('.', at) != std::string::npos &&
+            email.back() != '.' &&
+            std::none_of(email.begin(), email.end(), [](unsigned char c) {
+              return std::isspace(c) || c == '<' || c == '>' || c == ',' || c == '"';
+            });
+  if (!ok) return make_error(ErrorCode::kInvalidArgument, "must be an email address", field);
+  return ok_status();
+}
+
+DirectoryService::DirectoryService(ports::DirectoryStore& store, ports::Crypto& crypto,
+                                   const ports::Clock& clock)
+    : store_(store), crypto_(crypto), clock_(clock) {}
+
+Result<core::Account> DirectoryService::create_account(const core::Actor& actor,
+                                                       core::Account account) {
+  if (!is_admin(actor)) return forbidden("create accounts");
+  ESCALA_TRY(validate_account_code(account.code));
+  ESCALA_TRY(check_name(account.name, "name"));
+  ESCALA_TRY(validate_time_zone(account.timezone, "timezone"));
+  ESCALA_TRY(validate_language(account.language, "language"));
+  if (account.contract && account.contract->activation_charge.amount_cents < 0)
+    return make_error(ErrorCode::kInvalidArgument, "must not be negative",
+                      "contract.activation_charge.amount_cents");
+  account.created_at = clock_.now();
+  return store_.create_account(account);
+}
+
+Result<core::Account> DirectoryService::update_account(const core::Actor& actor,
+                                                       const std::string& code,
+                                                       const core::Json& patch) {
+  if (!is_admin(actor)) return forbidden("change accounts");
+  auto current = store_.get_account(code);
+  if (!current.ok()) return current.error();
+  if (!current.value()) return make_error(ErrorCode::kNotFound, "no account " + code);
+  core::Account a = **current;
+  if (patch.contains("name")) a.name = patch["name"].get<std::string>();
+  if (patch.contains("timezone")) a.timezone = patch["timezone"].get<std::string>();
+  if (patch.contains("language")) a.language = patch["language"].get<std::string>();
+  if (patch.contains("contract")) {
+    const auto& c = patch["contract"];
+    if (c.is_null()) {
+      a.contract.reset();
+    } else {
+      core::Contract contract;
+      contract.name = c.value("name", std::string());
+      if (c.contains("activation_charge")) {
+        contract.activation_charge.amount_cents = c["activation_charge"]["amount_cents"];
+        contract.activation_charge.currency = c["activation_charge"].value("currency", "USD");
+      }
+      if (contract.activation_charge.amount_cents < 0)
+        return make_error(ErrorCode::kInvalidArgument, "must not be negative",
+                          "contract.activation_charge.amount_cents");
+      a.contract = contract;
+    }
+  }
+  ESCALA_TRY(check_name(a.name, "name"));
+  ESCALA_TRY(validate_time_zone(a.timezone, "timezone"));
+  ESCALA_TRY(validate_language(a.language, "language"));
+  return store_.update_account(a);
+}
+
+Result<core::Account> DirectoryService::get_account(const core::Actor& actor,
+                                                    const std::string& code) {
+  if (actor.role == core::Role::kCustomer && actor.account != code)
+    return make_error(ErrorCode::kNotFound, "no account " + code);
+  auto a = store_.get_account(code);
+  if (!a.ok()) return a.error();
+  if (!a.value()) return make_error(ErrorCode::kNotFound, "no account " + code);
+  return **a;
+}
+
+Result<std::vector<core::Account>> DirectoryService::list_accounts(const core::Actor& actor,
+                                                                   const std::string& after,
+                                                                   int limit) {
+  if (actor.role == core::Role::kCustomer) {
+    auto a = store_.get_account(actor.account);
+    if (!a.ok()) return a.error();
+    std::vector<core::Account> out;
+    if (a.value() && actor.account > after) out.push_back(**a);
+    return out;
+  }
+  return store_.list_accounts(after, std::clamp(limit, 1, 1000));
+}
+
+Result<core::Contact> DirectoryService::create_contact(const core::Actor& actor,
+                                                       core::Contact contact) {
+  if (actor.role == core::Role::kCustomer)
+    return make_error(ErrorCode::kPermissionDenied, "customers cannot add contacts");
+  auto a = store_.get_account(contact.account);
+  if (!a.ok()) return a.error();
+  if (!a.value()) return make_error(ErrorCode::kNotFound, "no account " + contact.account);
+  ESCALA_TRY(check_name(contact.name, "name"));
+  if (contact.email.empty() && contact.phone.empty())
+    return make_error(ErrorCode::kInvalidArgument, "a contact needs an email or a phone",
+                      "email");
+  if (!contact.email.empty()) {
+    contact.email = normalize_email(contact.email);
+    ESCALA_TRY(validate_email_address(contact.email, "email"));
+  }
+  if (contact.phone.size() > 32)
+    return make_error(ErrorCode::kInvalidArgument, "is too long", "phone");
+  ESCALA_TRY(validate_language(contact.language, "language"));
+  contact.created_at = clock_.now();
+  return store_.create_contact(contact);
+}
+
+Result<std::vector<core::Contact>> DirectoryService::list_contacts(const core::Actor& actor,
+                                                                   const std::string& account) {
+  if (actor.role == core::Role::kCustomer && actor.account != account)
+    return make_error(ErrorCode::kNotFound, "no account " + account);
+  auto a = store_.get_account(account);
+  if (!a.ok()) return a.error();
+  if (!a.value()) return make_error(ErrorCode::kNotFound, "no account " + account);
+  return store_.list_contacts(account);
+}
+
+Result<core::User> DirectoryService::create_user(const core::Actor& actor, const NewUser& in) {
+  if (!is_admin(actor)) return forbidden("create users");
+  core::User u;
+  u.email = normalize_email(in.email);
+  ESCALA_TRY(validate_email_address(u.email, "email"));
+  ESCALA_TRY(check_name(in.name, "name"));
+  ESCALA_TRY(validate_language(in.language, "language"));
+  ESCALA_TRY(validate_time_zone(in.timezone, "timezone"));
+  if (in.password.size() < 8)
+    return make_error(ErrorCode::kInvalidArgument, "must have at least 8 characters",
+                      "password");
+  if (in.password.size() > 1024)
+    return make_error(ErrorCode::kInvalidArgument, "is too long", "password");
+  u.name = in.name;
+  u.role = in.role;
+  u.language = in.language;
+  u.timezone = in.timezone;
+  u.specialties = in.specialties;
+  switch (in.role) {
+    case core::Role::kAgent:
+      if (in.level < core::kMinLevel || in.level > core::kMaxLevel)
+        return make_error(ErrorCode::kInvalidArgument, "agents need a level of 1, 2 or 3",
+                          "level");
+      u.level = in.level;
+      break;
+    case core::Role::kCustomer: {
+      if (in.account.empty())
+        return make_error(ErrorCode::kInvalidArgument, "customers belong to an account",
+                          "account");
+      auto a = store_.get_account(in.account);
+      if (!a.ok()) return a.error();
+      if (!a.value())
+        return make_error(ErrorCode::kInvalidArgument, "no account " + in.account, "account");
+      u.account = in.account;
+      break;
+    }
+    case core::Role::kAdmin:
+    case core::Role::kSupervisor: u.level = core::kMaxLevel; break;
+    case core::Role::kSystem:
+      return make_error(ErrorCode::kInvalidArgument, "not a role", "role");
+  }
+  if (in.role != core::Role::kCustomer && !in.account.empty())
+    return make_error(ErrorCode::kInvalidArgument, "only customers belong to an account",
+                      "account");
+  u.password_hash = crypto_.hash_password(in.password);
+  u.created_at = clock_.now();
+  return store_.create_user(u);
+}
+
+Result<std::vector<core::User>> DirectoryService::list_users(const core::Actor& actor,
+                                                             int64_t after_id, int limit) {
+  if (actor.role != core::Role::kAdmin && actor.role != core::Role::kSupervisor &&
+      actor.role != core::Role::kSystem)
+    return make_error(ErrorCode::kPermissionDenied,
+                      "only administrators and supervisors may list users");
+  return store_.list_users(after_id, std::clamp(limit, 1, 1000));
+}
+
+}  // namespace escala::services

@@ -1,0 +1,62 @@
+#pragma once
+// Use cases on the directory: accounts with their contracts, contacts and users.
+// Administrators manage accounts and users; staff add contacts; customers read their own.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model.hpp"
+#include "ports/clock.hpp"
+#include "ports/crypto.hpp"
+#include "ports/directory_store.hpp"
+
+namespace escala::services {
+
+struct NewUser {
+  std::string email;
+  std::string name;
+  core::Role role = core::Role::kAgent;
+  int level = 0;
+  std::vector<std::string> specialties;
+  std::string account;
+  std::string language = "es";
+  std::string timezone = "America/Mexico_City";
+  std::string password;
+};
+
+class DirectoryService {
+ public:
+  DirectoryService(ports::DirectoryStore& store, ports::Crypto& crypto,
+                   const ports::Clock& clock);
+
+  Result<core::Account> create_account(const core::Actor& actor, core::Account account);
+  Result<core::Account> update_account(const core::Actor& actor, const std::string& code,
+                                       const core::Json& patch);
+  Result<core::Account> get_account(const core::Actor& actor, const std::string& code);
+  Result<std::vector<core::Account>> list_accounts(const core::Actor& actor,
+                                                   const std::string& after, int limit);
+
+  Result<core::Contact> create_contact(const core::Actor& actor, core::Contact contact);
+  Result<std::vector<core::Contact>> list_contacts(const core::Actor& actor,
+                                                   const std::string& account);
+
+  // Creates a user. `actor` must be an admin; the CLI passes core::Actor::system().
+  Result<core::User> create_user(const core::Actor& actor, const NewUser& input);
+  Result<std::vector<core::User>> list_users(const core::Actor& actor, int64_t after_id,
+                                             int limit);
+
+ private:
+  ports::DirectoryStore& store_;
+  ports::Crypto& crypto_;
+  const ports::Clock& clock_;
+};
+
+// Input checks shared with other entry points.
+Status validate_account_code(const std::string& code);
+Status validate_time_zone(const std::string& zone, const char* field);
+Status validate_language(const std::string& language, const char* field);
+Status validate_email_address(const std::string& email, const char* field);
+std::string normalize_email(std::string email);
+
+}  // namespace escala::services

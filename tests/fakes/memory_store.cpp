@@ -1,0 +1,228 @@
+#include "fakes/memory_store.hpp"
+
+#include <algorithm>
+
+#include "core/text.hpp"
+
+namespace escala::fakes {
+namespace {
+
+std::string searchable_text(const core::Case& c, const std::vector<core::Event>& events) {
+  std::string t = c.subject + " " + c.description + " " + c.account;
+  for (const auto& [k, v] : c.fields.items()) t += " " + (v.is_string() ? v.get<std::string>() : v.dump());
+  for (const auto& e : events)
+    if (!e.internal && (e.type == "reply" || e.type == "customer_message"))
+      t += " " + e.data.value("body", std::string());
+  return " " + core::fold_for_search(t) + " ";
+}
+
+bool matches_text(const std::string& folded, const std::string& query) {
+  for (const auto& term : core::search_terms(query)) {
+    bool found = false;
+    for (const auto& word : core::search_terms(folded))
+      if (word == term) { found = true; break; }
+    if (!found) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void MemoryStore::store_change(core::Change&& change) {
+  auto& evs = events_[change.after.id];
+  for (auto& e : change.events) evs.push_back(std::move(e));
+  if (change.billable) {
+    change.billable->id = static_cast<int64_t>(billable_.size()) + 1;
+    billable_.push_back(*change.billable);
+  }
+  text_[change.after.id] = searchable_text(change.after, evs);
+  cases_[change.after.id] = std::move(change.after);
+}
+
+Result<core::Case> MemoryStore::create(const ports::CaseBuilder& build) {
+  std::lock_guard lock(mu_);
+  auto change = build(next_case_);
+  if (!change.ok()) return change.error();
+  ++next_case_;
+  core::Case out = change->after;
+  store_change(std::move(change).value());
+  return out;
+}
+
+Result<core::Case> MemoryStore::update(int64_t id, const ports::CaseMutator& mutate) {
+  std::lock_guard lock(mu_);
+  auto it = cases_.find(id);
+  if (it == cases_.end()) return make_error(ErrorCode::kNotFound, "no such case");
+  auto change = mutate(it->second);
+  if (!change.ok()) return change.error();
+  if (change->events.empty()) return it->second;
+  core::Case out = change->after;
+  store_change(std::move(change).value());
+  return out;
+}
+
+Result<std::optional<core::Case>> MemoryStore::get(int64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = cases_.find(id);
+  if (it == cases_.end()) return std::optional<core::Case>();
+  return std::optional<core::Case>(it->second);
+}
+
+Result<ports::CasePage> MemoryStore::list(const ports::CaseQuery& q) {
+  std::lock_guard lock(mu_);
+  ports::CasePage page;
+  for (auto it = cases_.rbegin(); it != cases_.rend(); ++it) {
+    const auto& c = it->second;
+    if (q.status && c.status != *q.status) continue;
+    if (q.level && c.level != *q.level) continue;
+    if (q.severity && c.severity != *q.severity) continue;
+    if (q.type && c.type != *q.type) continue;
+    if (q.account && c.account != *q.account) continue;
+    if (q.assignee && c.assignee_id.value_or(0) != *q.assignee) continue;
+    if (!q.text.empty() && !matches_text(text_[c.id], q.text)) continue;
+    ++page.total;
+    if (q.before_id && c.id >= *q.before_id) continue;
+    if (static_cast<int>(page.items.size()) < q.limit) page.items.push_back(c);
+    else if (!page.next_before) page.next_before = page.items.back().id;
+  }
+  return page;
+}
+
+Result<ports::EventPage> MemoryStore::events(const ports::EventQuery& q) {
+  std::lock_guard lock(mu_);
+  ports::EventPage page;
+  for (const auto& e : events_[q.case_id]) {
+    if (e.internal && !q.include_internal) continue;
+    ++page.total;
+    if (e.seq <= q.after_seq) continue;
+    if (static_cast<int>(page.items.size()) < q.limit) page.items.push_back(e);
+    else if (!page.next_after) page.next_after = page.items.back().seq;
+  }
+  return page;
+}
+
+Result<std::vector<core::BillableItem>> MemoryStore::billable_items(const std::string& account) {
+  std::lock_guard lock(mu_);
+  std::vector<core::BillableItem> out;
+  for (const auto& b : billable_)
+    if (b.account == account) out.push_back(b);
+  return out;
+}
+
+Result<core::Account> MemoryStore::create_account(const core::Account& a) {
+  std::lock_guard lock(mu_);
+  if (accounts_.count(a.code)) return make_error(ErrorCode::kAlreadyExists, "the account code is taken", "code");
+  accounts_[a.code] = a;
+  return a;
+}
+
+Result<core::Account> MemoryStore::update_account(const core::Account& a) {
+  std::lock_guard lock(mu_);
+  if (!accounts_.count(a.code)) return make_error(ErrorCode::kNotFound, "no such account");
+  accounts_[a.code] = a;
+  return a;
+}
+
+Result<std::optional<core::Account>> MemoryStore::get_account(const std::string& code) {
+  std::lock_guard lock(mu_);
+  auto it = accounts_.find(code);
+  if (it == accounts_.end()) return std::optional<core::Account>();
+  return std::optional<core::Account>(it->second);
+}
+
+Result<std::vector<core::Account>> MemoryStore::list_accounts(const std::string& after, int limit) {
+  std::lock_guard lock(mu_);
+  std::vector<core::Account> out;
+  for (auto it = accounts_.upper_bound(after); it != accounts_.end() && static_cast<int>(out.size()) < limit; ++it)
+    out.push_back(it->second);
+  return out;
+}
+
+Result<core::Contact> MemoryStore::create_contact(const core::Contact& c) {
+  std::lock_guard lock(mu_);
+  core::Contact out = c;
+  out.id = static_cast<int64_t>(contacts_.size()) + 1;
+  contacts_[out.id] = out;
+  return out;
+}
+
+Result<std::optional<core::Contact>> MemoryStore::get_contact(int64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = contacts_.find(id);
+  if (it == contacts_.end()) return std::optional<core::Contact>();
+  return std::optional<core::Contact>(it->second);
+}
+
+Result<std::vector<core::Contact>> MemoryStore::list_contacts(const std::string& account) {
+  std::lock_guard lock(mu_);
+  std::vector<core::Contact> out;
+  for (const auto& [id, c] : contacts_)
+    if (c.account == account) out.push_back(c);
+  return out;
+}
+
+Result<core::User> MemoryStore::create_user(const core::User& u) {
+  std::lock_guard lock(mu_);
+  for (const auto& [id, other] : users_)
+    if (other.email == u.email) return make_error(ErrorCode::kAlreadyExists, "the email is taken", "email");
+  core::User out = u;
+  out.id = static_cast<int64_t>(users_.size()) + 1;
+  users_[out.id] = out;
+  return out;
+}
+
+Result<std::optional<core::User>> MemoryStore::get_user(int64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = users_.find(id);
+  if (it == users_.end()) return std::optional<core::User>();
+  return std::optional<core::User>(it->second);
+}
+
+Result<std::optional<core::User>> MemoryStore::find_user_by_email(const std::string& email) {
+  std::lock_guard lock(mu_);
+  for (const auto& [id, u] : users_)
+    if (u.email == email) return std::optional<core::User>(u);
+  return std::optional<core::User>();
+}
+
+Result<std::vector<core::User>> MemoryStore::list_users(int64_t after_id, int limit) {
+  std::lock_guard lock(mu_);
+  std::vector<core::User> out;
+  for (auto it = users_.upper_bound(after_id); it != users_.end() && static_cast<int>(out.size()) < limit; ++it)
+    out.push_back(it->second);
+  return out;
+}
+
+Status MemoryStore::create_session(const ports::Session& s) {
+  std::lock_guard lock(mu_);
+  sessions_[s.token_hash] = s;
+  return ok_status();
+}
+
+Result<std::optional<ports::Session>> MemoryStore::find_session(const std::string& h) {
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(h);
+  if (it == sessions_.end()) return std::optional<ports::Session>();
+  return std::optional<ports::Session>(it->second);
+}
+
+Status MemoryStore::delete_session(const std::string& h) {
+  std::lock_guard lock(mu_);
+  sessions_.erase(h);
+  return ok_status();
+}
+
+Result<std::optional<core::Json>> MemoryStore::get_setting(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = settings_.find(key);
+  if (it == settings_.end()) return std::optional<core::Json>();
+  return std::optional<core::Json>(it->second);
+}
+
+Status MemoryStore::put_setting(const std::string& key, const core::Json& value) {
+  std::lock_guard lock(mu_);
+  settings_[key] = value;
+  return ok_status();
+}
+
+}  // namespace escala::fakes

@@ -1,0 +1,56 @@
+#pragma once
+// In-memory CaseStore and DirectoryStore for unit tests of services. Passes the same
+// contract suites as the real stores (tests/contract/).
+
+#include <map>
+#include <mutex>
+
+#include "ports/case_store.hpp"
+#include "ports/directory_store.hpp"
+
+namespace escala::fakes {
+
+class MemoryStore final : public ports::CaseStore, public ports::DirectoryStore {
+ public:
+  Result<core::Case> create(const ports::CaseBuilder& build) override;
+  Result<core::Case> update(int64_t id, const ports::CaseMutator& mutate) override;
+  Result<std::optional<core::Case>> get(int64_t id) override;
+  Result<ports::CasePage> list(const ports::CaseQuery& query) override;
+  Result<ports::EventPage> events(const ports::EventQuery& query) override;
+  Result<std::vector<core::BillableItem>> billable_items(const std::string& account) override;
+
+  Result<core::Account> create_account(const core::Account& account) override;
+  Result<core::Account> update_account(const core::Account& account) override;
+  Result<std::optional<core::Account>> get_account(const std::string& code) override;
+  Result<std::vector<core::Account>> list_accounts(const std::string& after_code,
+                                                   int limit) override;
+  Result<core::Contact> create_contact(const core::Contact& contact) override;
+  Result<std::optional<core::Contact>> get_contact(int64_t id) override;
+  Result<std::vector<core::Contact>> list_contacts(const std::string& account) override;
+  Result<core::User> create_user(const core::User& user) override;
+  Result<std::optional<core::User>> get_user(int64_t id) override;
+  Result<std::optional<core::User>> find_user_by_email(const std::string& email) override;
+  Result<std::vector<core::User>> list_users(int64_t after_id, int limit) override;
+  Status create_session(const ports::Session& session) override;
+  Result<std::optional<ports::Session>> find_session(const std::string& token_hash) override;
+  Status delete_session(const std::string& token_hash) override;
+  Result<std::optional<core::Json>> get_setting(const std::string& key) override;
+  Status put_setting(const std::string& key, const core::Json& value) override;
+
+ private:
+  void store_change(core::Change&& change);
+
+  std::mutex mu_;
+  int64_t next_case_ = 1;
+  std::map<int64_t, core::Case> cases_;
+  std::map<int64_t, std::vector<core::Event>> events_;
+  std::map<int64_t, std::string> text_;  // folded search text per case
+  std::vector<core::BillableItem> billable_;
+  std::map<std::string, core::Account> accounts_;
+  std::map<int64_t, core::Contact> contacts_;
+  std::map<int64_t, core::User> users_;
+  std::map<std::string, ports::Session> sessions_;
+  std::map<std::string, core::Json> settings_;
+};
+
+}  // namespace escala::fakes
