@@ -1,10 +1,10 @@
 // Business-time arithmetic on the support calendar (R1.6). The budget is 2 µs per add() for
 // targets up to a week; every SLA due instant goes through it.
 
+#include <benchmark/benchmark.h>
+
 #include <random>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 #include "core/calendar.hpp"
 
@@ -23,7 +23,9 @@ std::vector<Instant> random_starts() {
   return starts;
 }
 
-BusinessCalendar calendar(CalendarSpec spec) { return std::move(BusinessCalendar::create(spec)).value(); }
+BusinessCalendar calendar(CalendarSpec spec) {
+  return std::move(BusinessCalendar::create(spec)).value();
+}
 
 // A calendar with a time zone that changes offset and holidays, to price the general path.
 CalendarSpec new_york_office() {
@@ -31,11 +33,12 @@ CalendarSpec new_york_office() {
   spec.name = "ny";
   spec.time_zone = "America/New_York";
   for (size_t d = 0; d < 5; ++d) spec.week[d] = {{Seconds{9 * 3600}, Seconds{17 * 3600}}};
-  spec.holidays = {{"New Year", 1, 1, std::nullopt, {}},
-                   {"July 4", 7, 4, std::nullopt, {}},
-                   {"Thanksgiving", 11, 26, 2026, {}},
-                   {"Christmas Eve", 12, 24, std::nullopt, {{Seconds{9 * 3600}, Seconds{12 * 3600}}}},
-                   {"Christmas", 12, 25, std::nullopt, {}}};
+  spec.holidays = {
+      {"New Year", 1, 1, std::nullopt, {}},
+      {"July 4", 7, 4, std::nullopt, {}},
+      {"Thanksgiving", 11, 26, 2026, {}},
+      {"Christmas Eve", 12, 24, std::nullopt, {{Seconds{9 * 3600}, Seconds{12 * 3600}}}},
+      {"Christmas", 12, 25, std::nullopt, {}}};
   return spec;
 }
 
@@ -54,10 +57,10 @@ void add_on(benchmark::State& state, const CalendarSpec& spec) {
 void BM_SupportAdd(benchmark::State& state) { add_on(state, support_calendar()); }
 BENCHMARK(BM_SupportAdd)
     ->ArgName("seconds")
-    ->Arg(3600)            // 1 h
-    ->Arg(4 * 3600)        // 4 h
-    ->Arg(7 * 24 * 3600)   // 1 week
-    ->Arg(52 * 95 * 3600); // a year of open time
+    ->Arg(3600)             // 1 h
+    ->Arg(4 * 3600)         // 4 h
+    ->Arg(7 * 24 * 3600)    // 1 week
+    ->Arg(52 * 95 * 3600);  // a year of open time
 
 void BM_NewYorkAdd(benchmark::State& state) { add_on(state, new_york_office()); }
 BENCHMARK(BM_NewYorkAdd)->ArgName("seconds")->Arg(3600)->Arg(4 * 3600)->Arg(7 * 24 * 3600);

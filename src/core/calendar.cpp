@@ -1,5 +1,8 @@
 #include "core/calendar.hpp"
 
+#include <date/date.h>
+#include <date/tz.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -7,9 +10,6 @@
 #include <map>
 #include <string_view>
 #include <tuple>
-
-#include <date/date.h>
-#include <date/tz.h>
 
 namespace escala::core {
 namespace {
@@ -183,9 +183,9 @@ Result<ZoneRef> resolve_zone(const std::string& name) {
     }
     return ZoneRef{zone, 0};
   } catch (const std::exception& e) {
-    return invalid("time_zone",
-                   "\"" + name + "\" is neither an IANA zone nor an offset like UTC-06:00 (" +
-                       e.what() + ")");
+    return invalid(
+        "time_zone",
+        "\"" + name + "\" is neither an IANA zone nor an offset like UTC-06:00 (" + e.what() + ")");
   }
 }
 
@@ -224,11 +224,13 @@ Status validate_holiday_date(const HolidayRule& rule, const std::string& path) {
   if (rule.year && (*rule.year < 1 || *rule.year > 9999)) {
     return invalid(path, "year must be from 0001 to 9999");
   }
+  // date::day keeps only a byte, so the range is checked before it can wrap around.
+  if (rule.day < 1 || rule.day > 31) return invalid(path, "is not a day of that month");
   // A recurring date is checked against a leap year so 02-29 is allowed.
   const int year = rule.year.value_or(2000);
   const date::year_month_day ymd{date::year{year}, date::month{static_cast<unsigned>(rule.month)},
-                                 date::day{static_cast<unsigned>(std::max(rule.day, 0))}};
-  if (rule.day < 1 || !ymd.ok()) return invalid(path, "is not a day of that month");
+                                 date::day{static_cast<unsigned>(rule.day)}};
+  if (!ymd.ok()) return invalid(path, "is not a day of that month");
   return ok_status();
 }
 
@@ -485,8 +487,7 @@ const BusinessCalendar::Day& BusinessCalendar::day_schedule(int64_t day) const {
   return week_[weekday_index(day)];
 }
 
-std::pair<int64_t, const BusinessCalendar::Day*> BusinessCalendar::next_holiday(
-    int64_t day) const {
+std::pair<int64_t, const BusinessCalendar::Day*> BusinessCalendar::next_holiday(int64_t day) const {
   int64_t best = kNoDay;
   const Day* hours = nullptr;
   auto dated = std::lower_bound(dated_.begin(), dated_.end(), day,
@@ -572,7 +573,8 @@ BusinessCalendar::WalkResult BusinessCalendar::walk(int64_t from_ms, int64_t lim
         const int64_t a = std::max(day_start + span.begin_ms, local_begin);
         const int64_t b = std::min(day_start + span.end_ms, local_end);
         if (a >= b) continue;
-        if (remaining <= b - a) return WalkResult{true, a + remaining - offset, consumed + remaining};
+        if (remaining <= b - a)
+          return WalkResult{true, a + remaining - offset, consumed + remaining};
         remaining -= b - a;
         consumed += b - a;
       }

@@ -23,12 +23,11 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/result.hpp"
 #include "core/time.hpp"
@@ -159,8 +158,8 @@ class BusinessCalendar {
     int64_t end_ms;
   };
   struct WalkResult {
-    bool reached;        // the budget was spent; `at_ms` is where
-    int64_t at_ms;       // Unix milliseconds
+    bool reached;         // the budget was spent; `at_ms` is where
+    int64_t at_ms;        // Unix milliseconds
     int64_t consumed_ms;  // open time walked over
   };
 

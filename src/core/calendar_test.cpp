@@ -1,11 +1,11 @@
 #include "core/calendar.hpp"
 
-#include <random>
-#include <string>
-
 #include <date/date.h>
 #include <date/tz.h>
 #include <gtest/gtest.h>
+
+#include <random>
+#include <string>
 
 namespace escala::core {
 namespace {
@@ -60,21 +60,26 @@ TEST(SupportCalendar, FridayEveningPlusOneHourIsSaturdayMorning) {
   const auto cal = make(support_calendar());
   // Friday 2026-11-27 20:30 local: 30 minutes left on Friday, 30 more from Saturday 07:00.
   EXPECT_INSTANT_EQ(cal.add(at("2026-11-27T20:30:00-06:00"), kHour), at("2026-11-28T13:30:00Z"));
-  EXPECT_INSTANT_EQ(cal.add(at("2026-11-27T20:30:00-06:00"), kHour), at("2026-11-28T07:30:00-06:00"));
+  EXPECT_INSTANT_EQ(cal.add(at("2026-11-27T20:30:00-06:00"), kHour),
+                    at("2026-11-28T07:30:00-06:00"));
 }
 
 TEST(SupportCalendar, StartBeforeOpening) {
   const auto cal = make(support_calendar());
   EXPECT_FALSE(cal.is_open(at("2026-01-05T05:00:00-06:00")));
-  EXPECT_INSTANT_EQ(cal.add(at("2026-01-05T05:00:00-06:00"), kHour), at("2026-01-05T07:00:00-06:00"));
-  EXPECT_INSTANT_EQ(cal.add(at("2026-01-05T00:00:00-06:00"), 2 * kHour), at("2026-01-05T08:00:00-06:00"));
+  EXPECT_INSTANT_EQ(cal.add(at("2026-01-05T05:00:00-06:00"), kHour),
+                    at("2026-01-05T07:00:00-06:00"));
+  EXPECT_INSTANT_EQ(cal.add(at("2026-01-05T00:00:00-06:00"), 2 * kHour),
+                    at("2026-01-05T08:00:00-06:00"));
 }
 
 TEST(SupportCalendar, StartAfterClosing) {
   const auto cal = make(support_calendar());
   EXPECT_FALSE(cal.is_open(at("2026-01-05T22:00:00-06:00")));
-  EXPECT_INSTANT_EQ(cal.add(at("2026-01-05T22:00:00-06:00"), kHour), at("2026-01-06T07:00:00-06:00"));
-  EXPECT_INSTANT_EQ(cal.add(at("2026-01-05T23:59:59.999-06:00"), kHour), at("2026-01-06T13:00:00Z"));
+  EXPECT_INSTANT_EQ(cal.add(at("2026-01-05T22:00:00-06:00"), kHour),
+                    at("2026-01-06T07:00:00-06:00"));
+  EXPECT_INSTANT_EQ(cal.add(at("2026-01-05T23:59:59.999-06:00"), kHour),
+                    at("2026-01-06T13:00:00Z"));
 }
 
 TEST(SupportCalendar, StartExactlyAtOpening) {
@@ -100,16 +105,18 @@ TEST(SupportCalendar, StartExactlyAtClosing) {
 TEST(SupportCalendar, TargetEndingAtClosingIsTheClosingInstant) {
   const auto cal = make(support_calendar());
   // The hour is complete at 21:00; waiting for Tuesday's opening would overstate the due.
-  EXPECT_INSTANT_EQ(cal.add(at("2026-01-05T20:00:00-06:00"), kHour), at("2026-01-05T21:00:00-06:00"));
+  EXPECT_INSTANT_EQ(cal.add(at("2026-01-05T20:00:00-06:00"), kHour),
+                    at("2026-01-05T21:00:00-06:00"));
 }
 
 TEST(SupportCalendar, CrossingMidnightAndWeekend) {
   const auto cal = make(support_calendar());
   // Sunday 16:00: one hour on Sunday, one from Monday 06:00.
-  EXPECT_INSTANT_EQ(cal.add(at("2026-11-29T16:00:00-06:00"), 2 * kHour), at("2026-11-30T07:00:00-06:00"));
+  EXPECT_INSTANT_EQ(cal.add(at("2026-11-29T16:00:00-06:00"), 2 * kHour),
+                    at("2026-11-30T07:00:00-06:00"));
   // Friday 20:00 + 15 h: 1 h Friday, 10 h Saturday, 4 h Sunday.
   EXPECT_INSTANT_EQ(cal.add(at("2026-11-27T20:00:00-06:00"), 15 * kHour),
-            at("2026-11-29T11:00:00-06:00"));
+                    at("2026-11-29T11:00:00-06:00"));
   EXPECT_EQ(cal.between(at("2026-11-27T00:00:00-06:00"), at("2026-11-30T00:00:00-06:00")),
             35 * kHour);
 }
@@ -126,8 +133,9 @@ TEST(SupportCalendar, WeeklyOpenTimeIs95Hours) {
 TEST(SupportCalendar, SeverityTargetsFromMondayEvening) {
   const auto cal = make(support_calendar());
   const Instant complete = at("2026-01-05T19:45:00-06:00");
-  EXPECT_INSTANT_EQ(cal.add(complete, Seconds{5400}), at("2026-01-06T06:15:00-06:00"));  // S2 response
-  EXPECT_INSTANT_EQ(cal.add(complete, 4 * kHour), at("2026-01-06T08:45:00-06:00"));      // resolution
+  EXPECT_INSTANT_EQ(cal.add(complete, Seconds{5400}),
+                    at("2026-01-06T06:15:00-06:00"));                                // S2 response
+  EXPECT_INSTANT_EQ(cal.add(complete, 4 * kHour), at("2026-01-06T08:45:00-06:00"));  // resolution
 }
 
 TEST(SupportCalendar, MillisecondsInsideAnOpenIntervalCountExactly) {
@@ -138,9 +146,9 @@ TEST(SupportCalendar, MillisecondsInsideAnOpenIntervalCountExactly) {
   EXPECT_EQ(cal.between(from, at("2026-01-05T10:00:02-06:00")), Seconds{1});  // rounded down
   // Half a second before closing: the other half comes from Tuesday's opening.
   EXPECT_INSTANT_EQ(cal.add(at("2026-01-05T20:59:59.500-06:00"), Seconds{1}),
-            at("2026-01-06T06:00:00.500-06:00"));
+                    at("2026-01-06T06:00:00.500-06:00"));
   EXPECT_INSTANT_EQ(cal.add_millis(at("2026-01-05T20:59:59.500-06:00"), Millis{500}),
-            at("2026-01-05T21:00:00-06:00"));
+                    at("2026-01-05T21:00:00-06:00"));
 }
 
 TEST(SupportCalendar, DurationZeroIsFromWhenOpenElseNextOpening) {
@@ -148,7 +156,7 @@ TEST(SupportCalendar, DurationZeroIsFromWhenOpenElseNextOpening) {
   const Instant open = at("2026-01-05T10:00:00.250-06:00");
   EXPECT_INSTANT_EQ(cal.add(open, Seconds{0}), open);
   EXPECT_INSTANT_EQ(cal.add(at("2026-01-10T18:00:00-06:00"), Seconds{0}),
-            at("2026-01-11T07:00:00-06:00"));
+                    at("2026-01-11T07:00:00-06:00"));
   // A negative duration is read as zero rather than walking backwards.
   EXPECT_INSTANT_EQ(cal.add(open, Seconds{-30}), open);
 }
@@ -244,7 +252,8 @@ TEST(Holiday, RecurringClosedDayIsSkipped) {
   spec.holidays.push_back(HolidayRule{"Navidad", 12, 25, std::nullopt, {}});
   const auto cal = make(spec);
   // Thursday 2026-12-24 20:30: 30 minutes Thursday, Friday the 25th closed, Saturday 07:00.
-  EXPECT_INSTANT_EQ(cal.add(at("2026-12-24T20:30:00-06:00"), kHour), at("2026-12-26T07:30:00-06:00"));
+  EXPECT_INSTANT_EQ(cal.add(at("2026-12-24T20:30:00-06:00"), kHour),
+                    at("2026-12-26T07:30:00-06:00"));
   EXPECT_FALSE(cal.is_open(at("2026-12-25T12:00:00-06:00")));
   EXPECT_FALSE(cal.is_open(at("2027-12-25T12:00:00-06:00")));  // every year
   EXPECT_TRUE(cal.is_open(at("2027-12-26T12:00:00-06:00")));
@@ -258,7 +267,8 @@ TEST(Holiday, DatedSpecialHours) {
   EXPECT_TRUE(cal.is_open(at("2026-12-24T09:00:00-06:00")));
   EXPECT_FALSE(cal.is_open(at("2026-12-24T13:00:00-06:00")));
   // 4 h on the short day, the fifth from Friday's opening.
-  EXPECT_INSTANT_EQ(cal.add(at("2026-12-24T08:00:00-06:00"), 5 * kHour), at("2026-12-25T07:00:00-06:00"));
+  EXPECT_INSTANT_EQ(cal.add(at("2026-12-24T08:00:00-06:00"), 5 * kHour),
+                    at("2026-12-25T07:00:00-06:00"));
   // Only 2026: Friday 2027-12-24 keeps the usual hours.
   EXPECT_TRUE(cal.is_open(at("2027-12-24T07:00:00-06:00")));
 }
@@ -290,12 +300,14 @@ TEST(Holiday, LeapDayRecursOnlyInLeapYears) {
   const auto cal = make(spec);
   EXPECT_FALSE(cal.is_open(at("2028-02-29T10:00:00-06:00")));
   EXPECT_TRUE(cal.is_open(at("2027-03-01T10:00:00-06:00")));
-  EXPECT_INSTANT_EQ(cal.add(at("2028-02-28T20:00:00-06:00"), 2 * kHour), at("2028-03-01T07:00:00-06:00"));
+  EXPECT_INSTANT_EQ(cal.add(at("2028-02-28T20:00:00-06:00"), 2 * kHour),
+                    at("2028-03-01T07:00:00-06:00"));
 }
 
 TEST(Holiday, WholeClosedWeek) {
   auto spec = weekdays("UTC", hours(9, 0, 17, 0));
-  for (int day = 21; day <= 25; ++day) spec.holidays.push_back(HolidayRule{"winter", 12, day, 2026, {}});
+  for (int day = 21; day <= 25; ++day)
+    spec.holidays.push_back(HolidayRule{"winter", 12, day, 2026, {}});
   const auto cal = make(spec);
   // Friday 16:00: one hour that Friday, the next one week later on Monday the 28th.
   EXPECT_INSTANT_EQ(cal.add(at("2026-12-18T16:00:00Z"), 2 * kHour), at("2026-12-28T10:00:00Z"));
@@ -330,14 +342,16 @@ TEST(Dst, NewYorkIntervalInsideTheGapDoesNotExist) {
   const auto cal = make(every_day("America/New_York", {hours(2, 15, 2, 45)}));
   EXPECT_EQ(cal.between(at("2026-03-08T00:00:00-05:00"), at("2026-03-09T00:00:00-04:00")),
             Seconds{0});
-  EXPECT_INSTANT_EQ(cal.next_opening(at("2026-03-08T00:00:00-05:00")), at("2026-03-09T02:15:00-04:00"));
+  EXPECT_INSTANT_EQ(cal.next_opening(at("2026-03-08T00:00:00-05:00")),
+                    at("2026-03-09T02:15:00-04:00"));
 }
 
 TEST(Dst, NewYorkFallBackCountsTheRepeatedHour) {
   // 2026-11-01: at 02:00 EDT (06:00Z) clocks go back to 01:00 EST.
   const auto cal = make(every_day("America/New_York", {hours(0, 0, 3, 0)}));
   EXPECT_EQ(cal.between(at("2026-11-01T04:00:00Z"), at("2026-11-01T08:00:00Z")), 4 * kHour);
-  EXPECT_INSTANT_EQ(cal.add(at("2026-11-01T00:00:00-04:00"), 3 * kHour), at("2026-11-01T07:00:00Z"));
+  EXPECT_INSTANT_EQ(cal.add(at("2026-11-01T00:00:00-04:00"), 3 * kHour),
+                    at("2026-11-01T07:00:00Z"));
   EXPECT_TRUE(cal.is_open(at("2026-11-01T01:30:00-04:00")));
   EXPECT_TRUE(cal.is_open(at("2026-11-01T01:30:00-05:00")));
   EXPECT_FALSE(cal.is_open(at("2026-11-01T03:00:00-05:00")));
@@ -354,7 +368,8 @@ TEST(Dst, NewYorkIntervalWithinTheRepeatedHourOpensTwice) {
 TEST(Dst, NewYorkBusinessWeekAcrossSpringForward) {
   const auto cal = make(weekdays("America/New_York", hours(9, 0, 17, 0)));
   // Friday 16:00 EST + 2 h: Monday 10:00 EDT, an hour earlier in UTC than the week before.
-  EXPECT_INSTANT_EQ(cal.add(at("2026-03-06T16:00:00-05:00"), 2 * kHour), at("2026-03-09T14:00:00Z"));
+  EXPECT_INSTANT_EQ(cal.add(at("2026-03-06T16:00:00-05:00"), 2 * kHour),
+                    at("2026-03-09T14:00:00Z"));
   EXPECT_EQ(cal.between(at("2026-03-02T00:00:00-05:00"), at("2026-03-16T00:00:00-04:00")),
             80 * kHour);
 }
@@ -362,9 +377,11 @@ TEST(Dst, NewYorkBusinessWeekAcrossSpringForward) {
 TEST(Dst, MadridBusinessWeekAcrossBothChanges) {
   const auto cal = make(weekdays("Europe/Madrid", hours(9, 0, 18, 0)));
   // 2026-03-29: CET→CEST. Friday 17:00 CET + 2 h = Monday 10:00 CEST = 08:00Z.
-  EXPECT_INSTANT_EQ(cal.add(at("2026-03-27T17:00:00+01:00"), 2 * kHour), at("2026-03-30T08:00:00Z"));
+  EXPECT_INSTANT_EQ(cal.add(at("2026-03-27T17:00:00+01:00"), 2 * kHour),
+                    at("2026-03-30T08:00:00Z"));
   // 2026-10-25: CEST→CET. Friday 17:00 CEST + 2 h = Monday 10:00 CET = 09:00Z.
-  EXPECT_INSTANT_EQ(cal.add(at("2026-10-23T17:00:00+02:00"), 2 * kHour), at("2026-10-26T09:00:00Z"));
+  EXPECT_INSTANT_EQ(cal.add(at("2026-10-23T17:00:00+02:00"), 2 * kHour),
+                    at("2026-10-26T09:00:00Z"));
 }
 
 TEST(Dst, MadridNightHourOnBothChangeDays) {
@@ -387,7 +404,8 @@ TEST(FixedOffset, SpellingsOfUtcMinusSixAgreeWithEtcGmtPlusSix) {
     const auto fixed = make(spec);
     std::mt19937_64 rng(7);
     for (int i = 0; i < 200; ++i) {
-      const Instant from = at("2026-01-01T00:00:00Z") + Millis{static_cast<int64_t>(rng() % (400LL * 86'400'000))};
+      const Instant from =
+          at("2026-01-01T00:00:00Z") + Millis{static_cast<int64_t>(rng() % (400LL * 86'400'000))};
       const Seconds n{static_cast<int64_t>(rng() % (200 * 3600))};
       ASSERT_EQ(fixed.add(from, n), iana.add(from, n)) << zone << " " << format_iso8601(from);
       ASSERT_EQ(fixed.is_open(from), iana.is_open(from)) << zone;
@@ -411,9 +429,9 @@ TEST(FixedOffset, PlainUtc) {
 
 TEST(Inverse, BetweenUndoesAddOnSupport) {
   const auto cal = make(support_calendar());
-  for (const char* from : {"2026-01-05T05:00:00-06:00", "2026-01-05T06:00:00-06:00",
-                           "2026-01-05T21:00:00-06:00", "2026-11-27T20:30:00.500-06:00",
-                           "2026-11-28T23:59:59.999-06:00"}) {
+  for (const char* from :
+       {"2026-01-05T05:00:00-06:00", "2026-01-05T06:00:00-06:00", "2026-01-05T21:00:00-06:00",
+        "2026-11-27T20:30:00.500-06:00", "2026-11-28T23:59:59.999-06:00"}) {
     for (Seconds n : {Seconds{0}, Seconds{1}, kHour, 4 * kHour, 15 * kHour, 168 * kHour}) {
       const Instant due = cal.add(at(from), n);
       EXPECT_EQ(cal.between(at(from), due), n) << from << " + " << n.count();
@@ -438,16 +456,15 @@ bool reference_is_open(const CalendarSpec& spec, const date::time_zone* zone, In
   const auto local_day = date::floor<date::days>(local);
   const date::year_month_day ymd{local_day};
   const auto time_of_day = std::chrono::duration_cast<Millis>(local - local_day);
-  const std::vector<DayInterval>* open =
-      &spec.week[date::weekday{local_day}.iso_encoding() - 1];
+  const std::vector<DayInterval>* open = &spec.week[date::weekday{local_day}.iso_encoding() - 1];
   for (const auto& rule : spec.holidays) {
     if (!rule.year && unsigned(ymd.month()) == unsigned(rule.month) &&
         unsigned(ymd.day()) == unsigned(rule.day))
       open = &rule.hours;
   }
   for (const auto& rule : spec.holidays) {
-    if (rule.year && int(ymd.year()) == *rule.year && unsigned(ymd.month()) == unsigned(rule.month) &&
-        unsigned(ymd.day()) == unsigned(rule.day))
+    if (rule.year && int(ymd.year()) == *rule.year &&
+        unsigned(ymd.month()) == unsigned(rule.month) && unsigned(ymd.day()) == unsigned(rule.day))
       open = &rule.hours;
   }
   for (const auto& iv : *open) {
@@ -471,8 +488,8 @@ std::vector<CalendarSpec> property_calendars() {
   specs.push_back(madrid);
   // Santiago falls back at midnight (2026-04-05 00:00 → 2026-04-04 23:00), so a local date
   // comes back after it ended, holiday included.
-  auto santiago = every_day("America/Santiago", {hours(0, 0, 1, 0), hours(9, 0, 18, 0),
-                                                 hours(22, 0, 24, 0)});
+  auto santiago =
+      every_day("America/Santiago", {hours(0, 0, 1, 0), hours(9, 0, 18, 0), hours(22, 0, 24, 0)});
   santiago.holidays.push_back(HolidayRule{"short eve", 4, 4, 2026, {hours(23, 30, 24, 0)}});
   santiago.holidays.push_back(HolidayRule{"closed", 9, 6, std::nullopt, {}});
   specs.push_back(santiago);
@@ -513,9 +530,8 @@ TEST(Property, AgreesWithMinuteByMinuteOracleAroundDstChanges) {
     if (spec.time_zone.rfind("Etc/", 0) == 0) continue;
     const auto cal = make(spec);
     const date::time_zone* zone = date::locate_zone(spec.time_zone);
-    for (const char* day : {"2026-03-06T00:00:00Z", "2026-03-27T00:00:00Z",
-                            "2026-10-23T00:00:00Z", "2026-10-30T00:00:00Z",
-                            "2026-07-02T00:00:00Z", "2026-12-23T00:00:00Z",
+    for (const char* day : {"2026-03-06T00:00:00Z", "2026-03-27T00:00:00Z", "2026-10-23T00:00:00Z",
+                            "2026-10-30T00:00:00Z", "2026-07-02T00:00:00Z", "2026-12-23T00:00:00Z",
                             "2026-04-02T00:00:00Z", "2026-09-04T00:00:00Z"}) {
       const Instant begin = at(day);
       int64_t open_minutes = 0;
@@ -680,6 +696,12 @@ TEST(CalendarValidation, CreateRejectsBadSpecs) {
   r = BusinessCalendar::create(duplicate);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().field, "holidays[1].date");
+
+  auto wrapped_day = support_calendar();
+  wrapped_day.holidays = {HolidayRule{"a", 1, 257, std::nullopt, {}}};  // 257 wraps to 1 in a byte
+  r = BusinessCalendar::create(wrapped_day);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().field, "holidays[0].date");
 
   // Adjacent intervals touch without overlapping.
   auto adjacent = support_calendar();

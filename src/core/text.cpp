@@ -71,6 +71,8 @@ std::string fold_for_search(std::string_view text) {
       out += static_cast<char>(std::tolower(static_cast<int>(cp)));
     } else if (char f = fold_latin(cp)) {
       out += f;
+    } else if (cp <= 0xBF || cp == 0xD7 || cp == 0xF7 || (cp >= 0x2000 && cp <= 0x206F)) {
+      out += ' ';  // Latin-1 and general punctuation (¿ ¡ « » × ÷ – — “ ”) separate words
     } else {
       append_utf8(out, cp);
     }

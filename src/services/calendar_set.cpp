@@ -29,7 +29,9 @@ std::optional<Instant> CalendarSet::add(const std::string& calendar, Instant fro
                                         Seconds business) const {
   auto cal = find(calendar);
   if (!cal) return std::nullopt;
-  return cal->add(from, business);
+  Instant due = cal->add(from, business);
+  if (due == core::kNever) return std::nullopt;  // the calendar never opens again
+  return due;
 }
 
 }  // namespace escala::services

@@ -1,0 +1,360 @@
+// The contract of ports::CaseStore and ports::DirectoryStore, run against every
+// implementation: the in-memory fake and SQLite (PostgreSQL joins when it lands).
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include "adapters/sqlite_store/sqlite_store.hpp"
+#include "core/lifecycle.hpp"
+#include "fakes/memory_store.hpp"
+
+namespace escala {
+namespace {
+
+using core::Json;
+
+struct Stores {
+  std::shared_ptr<ports::CaseStore> cases;
+  std::shared_ptr<ports::DirectoryStore> directory;
+};
+
+struct Backend {
+  std::string name;
+  // Opens the store at `dir` (a fresh temporary directory, or the same one to reopen).
+  std::function<Stores(const std::filesystem::path& dir)> open;
+  bool persistent;
+};
+
+std::ostream& operator<<(std::ostream& os, const Backend& b) { return os << b.name; }
+
+class StoreContract : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("escala-contract-" + std::to_string(::getpid()) + "-" +
+            std::to_string(counter_++));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    stores_ = GetParam().open(dir_);
+  }
+  void TearDown() override {
+    stores_ = {};
+    std::filesystem::remove_all(dir_);
+  }
+
+  ports::CaseStore& cases() { return *stores_.cases; }
+  ports::DirectoryStore& dir() { return *stores_.directory; }
+
+  core::Case create(const std::string& subject, const std::string& account = "ACME",
+                    core::CaseType type = core::CaseType::kRequest, Json fields = Json::object()) {
+    core::OpenCaseInput in;
+    in.type = type;
+    in.account = account;
+    in.subject = subject;
+    in.channel = "email";
+    in.fields = std::move(fields);
+    auto r = cases().create([&](int64_t id) {
+      return core::open_case(id, in, agent_, now_, ctx_);
+    });
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    return r.ok() ? *r : core::Case{};
+  }
+
+  static inline int counter_ = 0;
+  std::filesystem::path dir_;
+  Stores stores_;
+  core::CasePolicy policy_;
+  core::CaseContext ctx_{&policy_, core::Money{1000, "USD"}, Seconds{-6 * 3600}};
+  core::Actor agent_{5, core::Role::kAgent, 1, "", "Ana"};
+  core::Actor customer_{6, core::Role::kCustomer, 0, "ACME", "Cliente"};
+  Instant now_ = *parse_iso8601("2026-11-27T15:00:00Z");
+};
+
+TEST_P(StoreContract, NumbersAreConsecutiveFromOne) {
+  EXPECT_EQ(create("a").id, 1);
+  EXPECT_EQ(create("b").id, 2);
+  EXPECT_EQ(create("c").id, 3);
+}
+
+TEST_P(StoreContract, AFailedCreationConsumesNoNumber) {
+  EXPECT_EQ(create("a").id, 1);
+  auto r = cases().create([](int64_t) -> Result<core::Change> {
+    return make_error(ErrorCode::kInvalidArgument, "no");
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(create("b").id, 2);
+}
+
+TEST_P(StoreContract, GetReturnsWhatWasStored) {
+  Json fields = {{"extension", "204"}, {"direction", "inbound"}};
+  core::Case c = create("Extensión caída", "ACME", core::CaseType::kIncident, fields);
+  auto got = cases().get(c.id);
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got.value());
+  const core::Case& g = **got;
+  EXPECT_EQ(g.subject, "Extensión caída");
+  EXPECT_EQ(g.type, core::CaseType::kIncident);
+  EXPECT_EQ(g.status, core::CaseStatus::kAwaitingInfo);
+  EXPECT_EQ(g.fields, c.fields);
+  EXPECT_EQ(g.missing_fields, c.missing_fields);
+  EXPECT_EQ(g.created_at, now_);
+  EXPECT_EQ(g.version, c.version);
+  EXPECT_EQ(g.account, "ACME");
+  auto none = cases().get(999);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none.value());
+}
+
+TEST_P(StoreContract, UpdateAppliesTheChangeAndAppendsEvents) {
+  core::Case c = create("a");
+  auto r = cases().update(c.id, [&](const core::Case& cur) {
+    return core::escalate(cur, "needs L2", agent_, now_);
+  });
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->level, 2);
+  EXPECT_EQ((*cases().get(c.id))->level, 2);
+  auto ev = cases().events({c.id, true, 0, 100});
+  ASSERT_TRUE(ev.ok());
+  ASSERT_EQ(ev->items.size(), static_cast<size_t>(r->version));
+  EXPECT_EQ(ev->items.back().type, "escalated");
+  for (size_t i = 0; i < ev->items.size(); ++i) EXPECT_EQ(ev->items[i].seq, static_cast<int64_t>(i + 1));
+}
+
+TEST_P(StoreContract, AFailedUpdateChangesNothing) {
+  core::Case c = create("a");
+  auto r = cases().update(c.id, [&](const core::Case& cur) {
+    return core::resolve(cur, "", agent_, now_);  // empty resolution: refused
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ((*cases().get(c.id))->version, c.version);
+  auto missing = cases().update(12345, [&](const core::Case& cur) {
+    return core::escalate(cur, "x", agent_, now_);
+  });
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContract, EventsHideInternalNotesAndPaginate) {
+  core::Case c = create("a");
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(cases().update(c.id, [&](const core::Case& cur) {
+      return core::add_reply(cur, "note " + std::to_string(i), i % 2 == 0, false, agent_, now_);
+    }).ok());
+  }
+  auto all = cases().events({c.id, true, 0, 100});
+  auto visible = cases().events({c.id, false, 0, 100});
+  ASSERT_TRUE(all.ok() && visible.ok());
+  EXPECT_EQ(all->total, static_cast<int64_t>(all->items.size()));
+  EXPECT_EQ(all->items.size() - visible->items.size(), 3u);
+  for (const auto& e : visible->items) EXPECT_FALSE(e.internal);
+  // Page by two through everything: every event exactly once, in order.
+  std::vector<int64_t> seqs;
+  int64_t after = 0;
+  for (;;) {
+    auto page = cases().events({c.id, true, after, 2});
+    ASSERT_TRUE(page.ok());
+    for (const auto& e : page->items) seqs.push_back(e.seq);
+    if (!page->next_after) break;
+    after = *page->next_after;
+  }
+  ASSERT_EQ(seqs.size(), all->items.size());
+  for (size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i], static_cast<int64_t>(i + 1));
+}
+
+TEST_P(StoreContract, ListFiltersAndSearchesWithoutAccents) {
+  create("Extensión 204 sin tono", "ACME");
+  create("Cambio de contraseña", "ACME");
+  create("Llamadas entrantes fallan", "OTHER");
+  ports::CaseQuery q;
+  q.text = "extension";
+  auto r = cases().list(q);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->items.size(), 1u);
+  EXPECT_EQ(r->items[0].subject, "Extensión 204 sin tono");
+  q.text = "EXTENSIÓN tono";
+  EXPECT_EQ(cases().list(q)->total, 1);
+  q.text = "extension fax";
+  EXPECT_EQ(cases().list(q)->total, 0);
+  q = {};
+  q.account = "ACME";
+  EXPECT_EQ(cases().list(q)->total, 2);
+  q.account = "OTHER";
+  EXPECT_EQ(cases().list(q)->items[0].subject, "Llamadas entrantes fallan");
+  q = {};
+  q.status = core::CaseStatus::kOpen;
+  EXPECT_EQ(cases().list(q)->total, 3);  // requests need no data
+  q.status = core::CaseStatus::kClosed;
+  EXPECT_EQ(cases().list(q)->total, 0);
+}
+
+TEST_P(StoreContract, SearchFindsRepliesAndFields) {
+  core::Case c = create("Problema", "ACME", core::CaseType::kIncident,
+                        Json{{"counterpart_number", "+525541708422"}});
+  ASSERT_TRUE(cases().update(c.id, [&](const core::Case& cur) {
+    return core::add_reply(cur, "El carrier devolvió 486 Busy", false, false, customer_, now_);
+  }).ok());
+  ports::CaseQuery q;
+  q.text = "devolvio";
+  EXPECT_EQ(cases().list(q)->total, 1);
+  q.text = "525541708422";
+  EXPECT_EQ(cases().list(q)->total, 1);
+}
+
+TEST_P(StoreContract, ListPaginatesNewestFirstWithoutGapsOrRepeats) {
+  for (int i = 0; i < 7; ++i) create("case " + std::to_string(i));
+  ports::CaseQuery q;
+  q.limit = 3;
+  std::vector<int64_t> ids;
+  for (;;) {
+    auto page = cases().list(q);
+    ASSERT_TRUE(page.ok());
+    EXPECT_EQ(page->total, 7);
+    for (const auto& c : page->items) ids.push_back(c.id);
+    if (!page->next_before) break;
+    q.before_id = page->next_before;
+  }
+  EXPECT_EQ(ids, (std::vector<int64_t>{7, 6, 5, 4, 3, 2, 1}));
+}
+
+TEST_P(StoreContract, BillableItemsAreStoredWithTheChange) {
+  Json f = {{"account_id", "ACME"}, {"user_full_name", "Ana"}, {"extension", "204"},
+            {"direct_number", false}, {"extension_type", "sip"}, {"ring_groups", Json::array()}};
+  core::Case c = create("Alta", "ACME", core::CaseType::kActivation, f);
+  EXPECT_EQ(c.status, core::CaseStatus::kOpen);
+  auto items = cases().billable_items("ACME");
+  ASSERT_TRUE(items.ok());
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].case_id, c.id);
+  EXPECT_EQ((*items)[0].charge.amount_cents, 1000);
+  EXPECT_TRUE(cases().billable_items("OTHER")->empty());
+}
+
+TEST_P(StoreContract, ConcurrentCreationsGetDistinctConsecutiveNumbers) {
+  constexpr int kThreads = 8, kEach = 40;
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::set<int64_t> ids;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        auto id = create("concurrent").id;
+        std::lock_guard lock(mu);
+        ids.insert(id);
+      }
+    });
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(ids.size(), static_cast<size_t>(kThreads * kEach));
+  EXPECT_EQ(*ids.begin(), 1);
+  EXPECT_EQ(*ids.rbegin(), kThreads * kEach);
+}
+
+TEST_P(StoreContract, ConcurrentUpdatesAreNotLost) {
+  core::Case c = create("busy");
+  constexpr int kThreads = 4, kEach = 25;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i)
+        EXPECT_TRUE(cases().update(c.id, [&](const core::Case& cur) {
+          return core::add_reply(cur, "x", true, false, agent_, now_);
+        }).ok());
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ((*cases().get(c.id))->version, c.version + kThreads * kEach);
+  EXPECT_EQ(cases().events({c.id, true, 0, 1000})->total, c.version + kThreads * kEach);
+}
+
+TEST_P(StoreContract, AccountsContactsUsers) {
+  core::Account a;
+  a.code = "ACME";
+  a.name = "Acme SA";
+  a.contract = core::Contract{"Plan Pro", core::Money{2500, "USD"}};
+  ASSERT_TRUE(dir().create_account(a).ok());
+  auto dup = dir().create_account(a);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, ErrorCode::kAlreadyExists);
+  auto got = dir().get_account("ACME");
+  ASSERT_TRUE(got.ok() && got.value());
+  EXPECT_EQ((*got)->contract->activation_charge.amount_cents, 2500);
+  EXPECT_FALSE(dir().get_account("NOPE")->has_value());
+
+  core::Contact ct;
+  ct.account = "ACME";
+  ct.name = "Ana";
+  ct.email = "ana@acme.com";
+  auto made = dir().create_contact(ct);
+  ASSERT_TRUE(made.ok());
+  EXPECT_GT(made->id, 0);
+  EXPECT_EQ((*dir().get_contact(made->id))->email, "ana@acme.com");
+  EXPECT_EQ(dir().list_contacts("ACME")->size(), 1u);
+
+  core::User u;
+  u.email = "agent@desk.com";
+  u.name = "Agent";
+  u.role = core::Role::kAgent;
+  u.level = 2;
+  u.specialties = {"sip", "teams"};
+  u.password_hash = "$argon2id$fake";
+  auto user = dir().create_user(u);
+  ASSERT_TRUE(user.ok());
+  auto again = dir().create_user(u);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+  auto found = dir().find_user_by_email("agent@desk.com");
+  ASSERT_TRUE(found.ok() && found.value());
+  EXPECT_EQ((*found)->level, 2);
+  EXPECT_EQ((*found)->specialties, (std::vector<std::string>{"sip", "teams"}));
+  EXPECT_EQ((*found)->role, core::Role::kAgent);
+}
+
+TEST_P(StoreContract, SessionsAndSettings) {
+  ports::Session s{"abc", 1, now_, now_ + Seconds{60}};
+  ASSERT_TRUE(dir().create_session(s).ok());
+  auto got = dir().find_session("abc");
+  ASSERT_TRUE(got.ok() && got.value());
+  EXPECT_EQ((*got)->expires_at, now_ + Seconds{60});
+  ASSERT_TRUE(dir().delete_session("abc").ok());
+  EXPECT_FALSE(dir().find_session("abc")->has_value());
+  ASSERT_TRUE(dir().put_setting("k", Json{{"a", 1}}).ok());
+  EXPECT_EQ((*dir().get_setting("k").value())["a"], 1);
+}
+
+TEST_P(StoreContract, ReopeningKeepsCasesAndNeverReusesNumbers) {
+  if (!GetParam().persistent) GTEST_SKIP() << "in-memory store";
+  create("a");
+  create("b");
+  stores_ = {};
+  stores_ = GetParam().open(dir_);
+  EXPECT_EQ((*cases().get(2))->subject, "b");
+  EXPECT_EQ(create("c").id, 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, StoreContract,
+    ::testing::Values(
+        Backend{"memory",
+                [](const std::filesystem::path&) {
+                  auto m = std::make_shared<fakes::MemoryStore>();
+                  return Stores{m, m};
+                },
+                false},
+        Backend{"sqlite",
+                [](const std::filesystem::path& dir) {
+                  adapters::SqliteOptions o;
+                  o.path = (dir / "escala.db").string();
+                  o.synchronous_full = false;  // durability is the integration tests' concern
+                  auto s = adapters::SqliteStore::open(o);
+                  if (!s.ok()) throw std::runtime_error(s.error().message);
+                  std::shared_ptr<adapters::SqliteStore> sp = std::move(s).value();
+                  return Stores{sp, sp};
+                },
+                true}),
+    [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace escala
