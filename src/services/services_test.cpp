@@ -1,0 +1,211 @@
+// Use cases over the in-memory store, a fake crypto and a manual clock.
+
+#include <gtest/gtest.h>
+
+#include "fakes/fake_crypto.hpp"
+#include "fakes/memory_store.hpp"
+#include "services/auth_service.hpp"
+#include "services/calendar_set.hpp"
+#include "services/case_service.hpp"
+#include "services/directory_service.hpp"
+
+namespace escala::services {
+namespace {
+
+using core::Json;
+
+class ServicesTest : public ::testing::Test {
+ protected:
+  ServicesTest()
+      : clock_(*parse_iso8601("2026-11-27T15:00:00Z")),
+        directory_(store_, crypto_, clock_),
+        auth_(store_, crypto_, clock_, AuthOptions{Seconds{3600}, 3, Seconds{600}}),
+        cases_(store_, store_, clock_, policy(), "CMW-") {
+    core::Account acme;
+    acme.code = "ACME";
+    acme.name = "Acme";
+    acme.contract = core::Contract{"Pro", core::Money{2500, "USD"}};
+    EXPECT_TRUE(directory_.create_account(core::Actor::system(), acme).ok());
+    core::Account other;
+    other.code = "OTHER";
+    other.name = "Other";
+    EXPECT_TRUE(directory_.create_account(core::Actor::system(), other).ok());
+    agent_ = make_user("agent@desk.com", core::Role::kAgent, 1, "");
+    customer_ = make_user("cliente@acme.com", core::Role::kCustomer, 0, "ACME");
+    stranger_ = make_user("otro@other.com", core::Role::kCustomer, 0, "OTHER");
+  }
+
+  core::CasePolicy policy() {
+    core::CasePolicy p;
+    p.due = &calendars_;
+    return p;
+  }
+
+  core::Actor make_user(const std::string& email, core::Role role, int level,
+                        const std::string& account) {
+    NewUser u;
+    u.email = email;
+    u.name = email;
+    u.role = role;
+    u.level = level;
+    u.account = account;
+    u.password = "correct horse";
+    auto r = directory_.create_user(core::Actor::system(), u);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    return r->actor();
+  }
+
+  core::Case open_incident(const core::Actor& who, Json fields = Json::object()) {
+    core::OpenCaseInput in;
+    in.type = core::CaseType::kIncident;
+    in.subject = "Sin tono";
+    in.channel = "portal";
+    in.account = who.role == core::Role::kCustomer ? "" : "ACME";
+    in.fields = std::move(fields);
+    auto r = cases_.open(who, in);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    return *r;
+  }
+
+  CalendarSet calendars_;
+  fakes::MemoryStore store_;
+  fakes::FakeCrypto crypto_;
+  ports::ManualClock clock_;
+  DirectoryService directory_;
+  AuthService auth_;
+  CaseService cases_;
+  core::Actor agent_, customer_, stranger_;
+};
+
+TEST_F(ServicesTest, TokensExpireAfterTheirLifetime) {
+  auto login = auth_.login("agent@desk.com", "correct horse", "10.0.0.1");
+  ASSERT_TRUE(login.ok());
+  EXPECT_TRUE(auth_.authenticate(login->token).ok());
+  clock_.advance(Seconds{3599});
+  EXPECT_TRUE(auth_.authenticate(login->token).ok());
+  clock_.advance(Seconds{1});
+  auto expired = auth_.authenticate(login->token);
+  ASSERT_FALSE(expired.ok());
+  EXPECT_EQ(expired.error().code, ErrorCode::kUnauthenticated);
+}
+
+TEST_F(ServicesTest, LogoutRevokesTheToken) {
+  auto login = auth_.login("AGENT@desk.com", "correct horse", "10.0.0.1");  // email case-insensitive
+  ASSERT_TRUE(login.ok());
+  ASSERT_TRUE(auth_.logout(login->token).ok());
+  EXPECT_FALSE(auth_.authenticate(login->token).ok());
+}
+
+TEST_F(ServicesTest, RepeatedFailuresAreRateLimitedUntilTheWindowPasses) {
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(auth_.login("agent@desk.com", "wrong", "10.0.0.1").error().code,
+              ErrorCode::kUnauthenticated);
+  // Even the right password is refused while limited.
+  EXPECT_EQ(auth_.login("agent@desk.com", "correct horse", "10.0.0.2").error().code,
+            ErrorCode::kRateLimited);
+  clock_.advance(Seconds{600});
+  EXPECT_TRUE(auth_.login("agent@desk.com", "correct horse", "10.0.0.2").ok());
+}
+
+TEST_F(ServicesTest, UnknownEmailAndWrongPasswordLookTheSame) {
+  auto a = auth_.login("nobody@desk.com", "x", "10.0.0.9");
+  auto b = auth_.login("agent@desk.com", "x", "10.0.0.8");
+  EXPECT_EQ(a.error().message, b.error().message);
+}
+
+TEST_F(ServicesTest, CustomersOpenCasesForTheirOwnAccount) {
+  core::Case c = open_incident(customer_);
+  EXPECT_EQ(c.account, "ACME");
+  core::OpenCaseInput in;
+  in.type = core::CaseType::kRequest;
+  in.subject = "x";
+  in.account = "OTHER";
+  EXPECT_EQ(cases_.open(customer_, in).error().code, ErrorCode::kPermissionDenied);
+}
+
+TEST_F(ServicesTest, AnotherAccountsCaseIsNotFound) {
+  core::Case c = open_incident(customer_);
+  std::string number = cases_.number_of(c);
+  EXPECT_EQ(number, "CMW-000001");
+  EXPECT_TRUE(cases_.get(customer_, number).ok());
+  EXPECT_EQ(cases_.get(stranger_, number).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(cases_.reply(stranger_, number, "hola", false, false).error().code,
+            ErrorCode::kNotFound);
+  EXPECT_EQ(cases_.events(stranger_, number, 0, 10).error().code, ErrorCode::kNotFound);
+  ports::CaseQuery q;
+  q.account = "ACME";
+  EXPECT_EQ(cases_.list(stranger_, q)->total, 0);
+}
+
+TEST_F(ServicesTest, CustomersDoNotSeeInternalNotes) {
+  core::Case c = open_incident(customer_);
+  std::string number = cases_.number_of(c);
+  ASSERT_TRUE(cases_.reply(agent_, number, "internal detail", true, false).ok());
+  auto staff = cases_.events(agent_, number, 0, 100);
+  auto customer = cases_.events(customer_, number, 0, 100);
+  ASSERT_TRUE(staff.ok() && customer.ok());
+  EXPECT_EQ(staff->total, customer->total + 1);
+  for (const auto& e : customer->items) EXPECT_NE(e.type, "note");
+}
+
+TEST_F(ServicesTest, CompletingDataByPatchOpensTheCaseAndChargesTheContract) {
+  core::OpenCaseInput in;
+  in.type = core::CaseType::kActivation;
+  in.subject = "Alta de extensión";
+  in.fields = Json{{"account_id", "ACME"}, {"user_full_name", "Ana"}, {"extension", "204"}};
+  auto c = cases_.open(agent_, in);  // no account given: taken from account_id
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->account, "ACME");
+  EXPECT_EQ(c->status, core::CaseStatus::kAwaitingInfo);
+  CasePatch patch;
+  patch.fields = Json{{"direct_number", true}, {"extension_type", "sip"}, {"ring_groups", Json::array()}};
+  auto done = cases_.patch(customer_, cases_.number_of(*c), patch);
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  EXPECT_EQ(done->status, core::CaseStatus::kOpen);
+  ASSERT_TRUE(done->sla.response_due);
+  auto items = cases_.billable_items(core::Actor::system(), "ACME");
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ(cases_.billable_items(agent_, "ACME").error().code, ErrorCode::kPermissionDenied);
+}
+
+TEST_F(ServicesTest, AgentsAssignOnlyThemselves) {
+  core::Case c = open_incident(agent_);
+  std::string number = cases_.number_of(c);
+  CasePatch take;
+  take.set_assignee = true;
+  take.assignee = agent_.user_id;
+  EXPECT_EQ(cases_.patch(agent_, number, take)->assignee_id, agent_.user_id);
+  CasePatch give;
+  give.set_assignee = true;
+  give.assignee = customer_.user_id;  // not an agent at all
+  EXPECT_EQ(cases_.patch(agent_, number, give).error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(ServicesTest, AgentsCannotCreateAccountsOrUsers) {
+  core::Account a;
+  a.code = "NEW";
+  a.name = "New";
+  EXPECT_EQ(directory_.create_account(agent_, a).error().code, ErrorCode::kPermissionDenied);
+  NewUser u;
+  u.email = "x@y.com";
+  u.name = "x";
+  u.password = "12345678";
+  EXPECT_EQ(directory_.create_user(agent_, u).error().code, ErrorCode::kPermissionDenied);
+}
+
+TEST_F(ServicesTest, UserValidation) {
+  NewUser u;
+  u.email = "bad";
+  u.name = "x";
+  u.password = "12345678";
+  EXPECT_EQ(directory_.create_user(core::Actor::system(), u).error().field, "email");
+  u.email = "agent2@desk.com";
+  u.level = 4;
+  EXPECT_EQ(directory_.create_user(core::Actor::system(), u).error().field, "level");
+  u.role = core::Role::kCustomer;
+  u.account = "NOPE";
+  EXPECT_EQ(directory_.create_user(core::Actor::system(), u).error().field, "account");
+}
+
+}  // namespace
+}  // namespace escala::services
