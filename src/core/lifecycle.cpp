@@ -316,6 +316,8 @@ Result<Change> add_reply(const Case& c, const std::string& body, bool internal, 
       r.set_status(CaseStatus::kOpen, "customer_replied");
     return r.finish();
   }
+  // D4a: public replies, and asking the customer, belong to agents at the case's level.
+  if (!acts_at_level(actor, c)) return forbid("the case is above your level");
   if (c.status == CaseStatus::kClosed) return refuse(c, "reply publicly to");
   if (pending && c.status == CaseStatus::kResolved) return refuse(c, "ask the customer on");
   r.add("reply", {{"body", body}, {"pending", pending}});

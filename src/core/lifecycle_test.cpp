@@ -275,3 +275,26 @@ TEST_F(LifecycleTest, EventSequenceNumbersContinueTheHistory) {
 
 }  // namespace
 }  // namespace escala::core
+
+namespace escala::core {
+namespace {
+
+TEST(LifecycleLevels, PublicRepliesBelongToAgentsAtTheCasesLevel) {
+  CasePolicy policy;
+  CaseContext ctx{&policy, std::nullopt, Seconds{0}};
+  Instant t = *parse_iso8601("2026-11-27T15:00:00Z");
+  Actor l1{1, Role::kAgent, 1, "", "L1"}, l2{2, Role::kAgent, 2, "", "L2"};
+  OpenCaseInput in;
+  in.subject = "x";
+  Case c = open_case(1, in, l1, t, ctx)->after;
+  c = escalate(c, "L2 please", l1, t)->after;
+  auto refused = add_reply(c, "hola", false, false, l1, t);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_FALSE(add_reply(c, "¿datos?", false, true, l1, t).ok());
+  EXPECT_TRUE(add_reply(c, "note from L1", true, false, l1, t).ok());  // notes stay open to staff
+  EXPECT_TRUE(add_reply(c, "hola", false, false, l2, t).ok());
+}
+
+}  // namespace
+}  // namespace escala::core

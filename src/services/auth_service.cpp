@@ -79,19 +79,38 @@ Result<LoginResult> AuthService::login(const std::string& email_in, const std::s
 Result<core::User> AuthService::authenticate(const std::string& token) {
   if (token.empty() || token.size() > 256)
     return make_error(ErrorCode::kUnauthenticated, "missing or malformed token");
-  auto s = store_.find_session(crypto_.sha256_hex(token));
+  const Instant now = clock_.now();
+  const std::string hash = crypto_.sha256_hex(token);
+  {
+    std::shared_lock lock(cache_mu_);
+    auto it = cache_.find(hash);
+    if (it != cache_.end() && now - it->second.checked_at < options_.session_cache_ttl &&
+        now < it->second.expires_at)
+      return it->second.user;
+  }
+  auto s = store_.find_session(hash);
   if (!s.ok()) return s.error();
-  if (!s.value() || s.value()->expires_at <= clock_.now())
+  if (!s.value() || s.value()->expires_at <= now)
     return make_error(ErrorCode::kUnauthenticated, "the token is unknown or has expired");
   auto u = store_.get_user(s.value()->user_id);
   if (!u.ok()) return u.error();
   if (!u.value() || !u.value()->active)
     return make_error(ErrorCode::kUnauthenticated, "the user no longer exists");
+  {
+    std::unique_lock lock(cache_mu_);
+    if (cache_.size() >= options_.session_cache_size) cache_.clear();
+    cache_[hash] = CachedSession{**u, s.value()->expires_at, now};
+  }
   return **u;
 }
 
 Status AuthService::logout(const std::string& token) {
-  return store_.delete_session(crypto_.sha256_hex(token));
+  const std::string hash = crypto_.sha256_hex(token);
+  {
+    std::unique_lock lock(cache_mu_);
+    cache_.erase(hash);
+  }
+  return store_.delete_session(hash);
 }
 
 }  // namespace escala::services

@@ -4,6 +4,8 @@
 
 #include <map>
 #include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
 #include <string>
 
 #include "core/model.hpp"
@@ -17,6 +19,11 @@ struct AuthOptions {
   Seconds token_ttl{12 * 3600};
   int max_failures = 5;          // per email and per client within the window
   Seconds failure_window{15 * 60};
+  // A verified token is trusted for this long without reading the store again. Logout on
+  // this process takes effect at once; a deactivated user or a logout elsewhere within
+  // this delay.
+  Seconds session_cache_ttl{5};
+  size_t session_cache_size = 50'000;
 };
 
 struct LoginResult {
@@ -42,6 +49,12 @@ class AuthService {
   bool limited(const std::string& key, Instant now);
   void record_failure(const std::string& key, Instant now);
 
+  struct CachedSession {
+    core::User user;
+    Instant expires_at{};
+    Instant checked_at{};
+  };
+
   struct Failures {
     int count = 0;
     Instant window_start{};
@@ -53,7 +66,9 @@ class AuthService {
   AuthOptions options_;
   std::mutex mu_;
   std::map<std::string, Failures> failures_;  // GUARDED_BY(mu_)
-  std::string dummy_hash_;  // verified against on unknown emails, to keep timing even
+  std::string dummy_hash_;
+  std::shared_mutex cache_mu_;
+  std::unordered_map<std::string, CachedSession> cache_;  // GUARDED_BY(cache_mu_), by token hash  // verified against on unknown emails, to keep timing even
 };
 
 }  // namespace escala::services

@@ -29,6 +29,10 @@ class CaseService {
               const ports::Clock& clock, core::CasePolicy policy, std::string number_prefix);
 
   const std::string& number_prefix() const { return prefix_; }
+  // The severity the desk's matrix (D3) suggests for an impact.
+  core::Severity suggest_severity(const core::Impact& impact) const {
+    return policy_.matrix.suggest(impact);
+  }
   std::string number_of(const core::Case& c) const;
 
   Result<core::Case> open(const core::Actor& actor, core::OpenCaseInput input);

@@ -95,19 +95,29 @@ Result<core::Account> DirectoryService::update_account(const core::Actor& actor,
   if (!current.ok()) return current.error();
   if (!current.value()) return make_error(ErrorCode::kNotFound, "no account " + code);
   core::Account a = **current;
-  if (patch.contains("name")) a.name = patch["name"].get<std::string>();
-  if (patch.contains("timezone")) a.timezone = patch["timezone"].get<std::string>();
-  if (patch.contains("language")) a.language = patch["language"].get<std::string>();
+  // Absent or null members keep their value; the API has checked the types.
+  auto text = [&](const core::Json& j, const char* key, std::string& out) {
+    auto it = j.find(key);
+    if (it != j.end() && it->is_string()) out = it->get<std::string>();
+  };
+  text(patch, "name", a.name);
+  text(patch, "timezone", a.timezone);
+  text(patch, "language", a.language);
   if (patch.contains("contract")) {
     const auto& c = patch["contract"];
     if (c.is_null()) {
       a.contract.reset();
     } else {
-      core::Contract contract;
-      contract.name = c.value("name", std::string());
-      if (c.contains("activation_charge")) {
-        contract.activation_charge.amount_cents = c["activation_charge"]["amount_cents"];
-        contract.activation_charge.currency = c["activation_charge"].value("currency", "USD");
+      core::Contract contract = a.contract.value_or(core::Contract{});
+      text(c, "name", contract.name);
+      auto charge = c.find("activation_charge");
+      if (charge != c.end() && charge->is_object()) {
+        auto amount = charge->find("amount_cents");
+        if (amount != charge->end() && amount->is_number_integer())
+          contract.activation_charge.amount_cents = amount->get<int64_t>();
+        text(*charge, "currency", contract.activation_charge.currency);
+      } else if (charge != c.end() && charge->is_null()) {
+        contract.activation_charge = core::Money{};
       }
       if (contract.activation_charge.amount_cents < 0)
         return make_error(ErrorCode::kInvalidArgument, "must not be negative",

@@ -307,6 +307,7 @@ class ServerTestCase(unittest.TestCase):
     Subclasses list extra users in USERS as (key, role, level, account) and accounts in
     ACCOUNTS as dicts (POSTed as they are); they are created through the API in
     setUpClass, each user signed in once: cls.tokens[key], cls.users[key] (the user JSON).
+    Shared data goes in an overridden seed() classmethod, run last in setUpClass.
     """
 
     ACCOUNTS: list = []
@@ -340,9 +341,14 @@ class ServerTestCase(unittest.TestCase):
                     raise RuntimeError(f"cannot create user {key}: {r}")
                 cls.users[key] = r.json
                 cls.tokens[key] = cls.http.login(body["email"], PASSWORD)
+            cls.seed()
         except BaseException:
             cls.server.cleanup()
             raise
+
+    @classmethod
+    def seed(cls):
+        """Creates the class's shared data; the server is stopped if it raises."""
 
     @classmethod
     def tearDownClass(cls):

@@ -222,7 +222,7 @@ Response Api::route(const Request& req) {
     if (m != "GET") return method_not_allowed("GET");
     core::Impact impact{target->params["affected"], target->params["disruption"]};
     if (auto st = core::validate_impact(impact); !st.ok()) return error_response(st.error());
-    return json_response(200, Json{{"severity", core::to_string(core::SeverityMatrix{}.suggest(impact))}});
+    return json_response(200, Json{{"severity", core::to_string(cases_.suggest_severity(impact))}});
   }
 
   // ---- accounts, contacts -------------------------------------------------------------

@@ -1,6 +1,7 @@
 #include "adapters/http_api/server.hpp"
 
 #include <atomic>
+#include <optional>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/as_tuple.hpp>
 #include <boost/beast/core.hpp>
@@ -40,30 +41,35 @@ class Server::Impl {
       : opt(std::move(o)),
         handler(std::move(h)),
         is_blocking(std::move(b)),
-        ioc(opt.network_threads),
-        workers(static_cast<size_t>(opt.worker_threads)),
-        acceptor(ioc) {}
+        workers(static_cast<size_t>(opt.worker_threads)) {
+    // One io_context per network thread, each run by exactly one thread: connections stay
+    // on their thread and the scheduler needs no cross-thread locking or wake-ups.
+    for (int i = 0; i < std::max(1, opt.network_threads); ++i)
+      contexts.push_back(std::make_unique<asio::io_context>(1));
+    acceptor.emplace(*contexts[0]);
+  }
 
   Status listen() {
     beast::error_code ec;
     auto addr = asio::ip::make_address(opt.host, ec);
     if (ec) return make_error(ErrorCode::kInvalidArgument, "bad listen address " + opt.host);
     tcp::endpoint ep(addr, opt.port);
-    acceptor.open(ep.protocol(), ec);
-    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor.bind(ep, ec);
-    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    acceptor->open(ep.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor->bind(ep, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
     if (ec)
       return make_error(ErrorCode::kUnavailable,
                         "cannot listen on " + opt.host + ":" + std::to_string(opt.port) + ": " +
                             ec.message());
-    port = acceptor.local_endpoint().port();
+    port = acceptor->local_endpoint().port();
     return ok_status();
   }
 
   asio::awaitable<void> do_accept() {
     for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), kTuple);
+      auto& target = *contexts[next_context++ % contexts.size()];
+      auto [ec, socket] = co_await acceptor->async_accept(target, kTuple);
       if (ec) {
         if (ec == asio::error::operation_aborted) co_return;
         continue;  // e.g. too many open files: keep serving the others
@@ -157,9 +163,10 @@ class Server::Impl {
   ServerOptions opt;
   Handler handler;
   BlockingPredicate is_blocking;
-  asio::io_context ioc;
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
   asio::thread_pool workers;
-  tcp::acceptor acceptor;
+  std::optional<tcp::acceptor> acceptor;
+  size_t next_context = 0;  // used by the accept loop only
   unsigned short port = 0;
   std::atomic<int> connections{0};
 };
@@ -182,20 +189,19 @@ Server::~Server() {
 unsigned short Server::port() const { return impl_->port; }
 
 void Server::run() {
-  asio::co_spawn(impl_->acceptor.get_executor(), impl_->do_accept(), asio::detached);
+  asio::co_spawn(impl_->acceptor->get_executor(), impl_->do_accept(), asio::detached);
+  // Keep every context running while it has no work yet.
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  for (auto& c : impl_->contexts) guards.push_back(asio::make_work_guard(*c));
   std::vector<std::thread> threads;
-  for (int i = 1; i < impl_->opt.network_threads; ++i)
-    threads.emplace_back([this] { impl_->ioc.run(); });
-  impl_->ioc.run();
+  for (size_t i = 1; i < impl_->contexts.size(); ++i)
+    threads.emplace_back([this, i] { impl_->contexts[i]->run(); });
+  impl_->contexts[0]->run();
   for (auto& t : threads) t.join();
 }
 
 void Server::stop() {
-  asio::post(impl_->ioc, [this] {
-    beast::error_code ignored;
-    impl_->acceptor.close(ignored);
-  });
-  impl_->ioc.stop();
+  for (auto& c : impl_->contexts) c->stop();
 }
 
 }  // namespace escala::adapters::http
