@@ -22,6 +22,7 @@
 #include <boost/asio/experimental/as_tuple.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -428,6 +429,10 @@ class Worker {
     beast::flat_buffer buffer;
     asio::steady_timer timer(ex);
     bhttp::request<bhttp::string_body> req;
+    if (Clock::now() < sh_.start) {  // every connection starts together
+      timer.expires_at(sh_.start);
+      co_await timer.async_wait(kTuple);
+    }
     for (;;) {
       Clock::time_point sched;
       if (open_loop) {
@@ -664,7 +669,16 @@ int main(int argc, char** argv) {
   }
   std::snprintf(buf, sizeof buf, "%.2f",
                 std::chrono::duration<double>(finished - sh.start).count());
-  js << ", \"wall_s\": " << buf << "}";
+  js << ", \"wall_s\": " << buf;
+  {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    const double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                       static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    std::snprintf(buf, sizeof buf, "%.2f", cpu);
+    js << ", \"loadgen_cpu_s\": " << buf;
+  }
+  js << "}";
   std::cout << js.str() << std::endl;
   return 0;
 }

@@ -8,6 +8,9 @@
 #include <set>
 #include <thread>
 
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
 #include "adapters/sqlite_store/sqlite_store.hpp"
 #include "core/lifecycle.hpp"
 #include "fakes/memory_store.hpp"
@@ -355,6 +358,40 @@ INSTANTIATE_TEST_SUITE_P(
                 },
                 true}),
     [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace escala
+
+namespace escala {
+namespace {
+
+// The history is append-only at the database level too (D7): even a direct SQL statement
+// cannot rewrite or remove an event.
+TEST(SqliteStore, EventsCannotBeUpdatedOrDeleted) {
+  auto dir = std::filesystem::temp_directory_path() / ("escala-append-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  adapters::SqliteOptions o;
+  o.path = (dir / "escala.db").string();
+  {
+    auto store = adapters::SqliteStore::open(o);
+    ASSERT_TRUE(store.ok());
+    EXPECT_GE((*store)->schema_version(), 2);
+    core::CasePolicy policy;
+    core::CaseContext ctx{&policy, std::nullopt, Seconds{0}};
+    core::OpenCaseInput in;
+    in.subject = "x";
+    ASSERT_TRUE((*store)->create([&](int64_t id) {
+      return core::open_case(id, in, core::Actor::system(), Instant{}, ctx);
+    }).ok());
+  }
+  soci::session sql(soci::sqlite3, "db=" + o.path);
+  EXPECT_THROW(sql << "UPDATE events SET type = 'forged'", soci::soci_error);
+  EXPECT_THROW(sql << "DELETE FROM events", soci::soci_error);
+  int n = 0;
+  sql << "SELECT count(*) FROM events", soci::into(n);
+  EXPECT_GT(n, 0);
+  std::filesystem::remove_all(dir);
+}
 
 }  // namespace
 }  // namespace escala

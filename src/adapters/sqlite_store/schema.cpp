@@ -52,6 +52,14 @@ const std::vector<Migration>& migrations() {
            " tokenize = 'unicode61 remove_diacritics 2')",
            "INSERT INTO counters(name, value) VALUES('case', 0)",
        }},
+      {2,
+       "events are append-only (D7)",
+       {
+           "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+           " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END",
+           "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+           " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END",
+       }},
   };
   return kMigrations;
 }

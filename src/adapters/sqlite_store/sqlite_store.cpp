@@ -7,6 +7,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <semaphore>
 #include <thread>
 
 #include "adapters/sql_common/codec.hpp"
@@ -117,7 +118,8 @@ class SqliteStore::Impl {
       version = static_cast<int>(current);
       *writer << "SELECT value FROM counters WHERE name = 'case'", soci::into(next_case_id);
       ++next_case_id;
-      for (int i = 0; i < std::max(1, opt.read_connections); ++i) readers.push_back(connect());
+      for (int i = 0; i < std::max(1, opt.read_connections); ++i)
+        readers.push_back(std::make_unique<Reader>(connect()));
     } catch (const std::exception& e) {
       return db_error(e);
     }
@@ -130,24 +132,25 @@ class SqliteStore::Impl {
   struct Job {
     std::function<Status(Session&)> run;
     Status result;
-    bool done = false;
+    std::binary_semaphore done{0};  // released by the writer once the batch is durable
   };
 
   // Runs `fn` inside the next group commit and returns once that commit is durable. `fn`
   // must either fail before it writes anything, or throw (which rolls the batch back and
   // retries the others alone).
   Status write(std::function<Status(Session&)> fn) {
-    Job job{std::move(fn), {}, false};
+    Job job{std::move(fn), {}};
+    bool wake;
     {
       std::lock_guard lock(q_mu);
       if (stopping) return make_error(ErrorCode::kUnavailable, "the store is shutting down");
       if (static_cast<int>(queue.size()) >= opt.max_queue)
         return make_error(ErrorCode::kUnavailable, "too many pending writes; retry");
       queue.push_back(&job);
+      wake = writer_idle;
     }
-    q_cv.notify_one();
-    std::unique_lock lock(q_mu);
-    done_cv.wait(lock, [&] { return job.done; });
+    if (wake) q_cv.notify_one();
+    job.done.acquire();
     return job.result;
   }
 
@@ -157,7 +160,9 @@ class SqliteStore::Impl {
       batch.clear();
       {
         std::unique_lock lock(q_mu);
+        writer_idle = true;
         q_cv.wait(lock, [&] { return stopping || !queue.empty(); });
+        writer_idle = false;
         if (queue.empty()) return;  // stopping
         while (!queue.empty() && static_cast<int>(batch.size()) < opt.max_batch) {
           batch.push_back(queue.front());
@@ -165,11 +170,8 @@ class SqliteStore::Impl {
         }
       }
       run_batch(batch);
-      {
-        std::lock_guard lock(q_mu);
-        for (Job* j : batch) j->done = true;
-      }
-      done_cv.notify_all();
+      // Each caller wakes alone: no herd of waiters re-checking a shared condition.
+      for (Job* j : batch) j->done.release();
     }
   }
 
@@ -195,29 +197,52 @@ class SqliteStore::Impl {
 
   // ---- reads ----------------------------------------------------------------------------
 
+  // A read connection with the statements of the hot read paths prepared once.
+  struct Reader {
+    explicit Reader(std::unique_ptr<Session> s) : session(std::move(s)) {
+      get_case = std::make_unique<soci::statement>(
+          (session->prepare << "SELECT doc FROM cases WHERE id = :id", soci::use(case_id),
+           soci::into(doc, doc_ind)));
+    }
+    Result<std::optional<core::Case>> read_case(long long id) {
+      case_id = id;
+      if (!get_case->execute(true)) return std::optional<core::Case>();
+      auto c = sql::case_from_doc(doc);
+      if (!c.ok()) return c.error();
+      return std::optional<core::Case>(std::move(c).value());
+    }
+
+    std::unique_ptr<Session> session;
+    long long case_id = 0;
+    std::string doc;
+    soci::indicator doc_ind = soci::i_ok;
+    std::unique_ptr<soci::statement> get_case;
+  };
+
   class Lease {
    public:
-    Lease(Impl& impl, std::unique_ptr<Session> s) : impl_(impl), s_(std::move(s)) {}
+    Lease(Impl& impl, std::unique_ptr<Reader> r) : impl_(impl), r_(std::move(r)) {}
     ~Lease() {
       {
         std::lock_guard lock(impl_.pool_mu);
-        impl_.readers.push_back(std::move(s_));
+        impl_.readers.push_back(std::move(r_));
       }
       impl_.pool_cv.notify_one();
     }
-    Session& operator*() { return *s_; }
+    Session& operator*() { return *r_->session; }
+    Reader& reader() { return *r_; }
 
    private:
     Impl& impl_;
-    std::unique_ptr<Session> s_;
+    std::unique_ptr<Reader> r_;
   };
 
   Lease lease() {
     std::unique_lock lock(pool_mu);
     pool_cv.wait(lock, [&] { return !readers.empty(); });
-    auto s = std::move(readers.back());
+    auto r = std::move(readers.back());
     readers.pop_back();
-    return Lease(*this, std::move(s));
+    return Lease(*this, std::move(r));
   }
 
   // ---- case rows --------------------------------------------------------------------------
@@ -317,14 +342,15 @@ class SqliteStore::Impl {
   int64_t next_case_id = 1;  // writer thread only
 
   std::mutex q_mu;
-  std::condition_variable q_cv, done_cv;
+  std::condition_variable q_cv;
   std::deque<Job*> queue;
   bool stopping = false;
+  bool writer_idle = false;  // GUARDED_BY(q_mu): the writer waits on q_cv
   std::thread thread;
 
   std::mutex pool_mu;
   std::condition_variable pool_cv;
-  std::vector<std::unique_ptr<Session>> readers;
+  std::vector<std::unique_ptr<Reader>> readers;
 };
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options) {
@@ -373,7 +399,7 @@ Result<core::Case> SqliteStore::update(int64_t id, const ports::CaseMutator& mut
 Result<std::optional<core::Case>> SqliteStore::get(int64_t id) {
   try {
     auto lease = impl_->lease();
-    return Impl::read_case(*lease, id);
+    return lease.reader().read_case(id);
   } catch (const std::exception& e) {
     return db_error(e);
   }
