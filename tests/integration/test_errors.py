@@ -68,7 +68,9 @@ class BadInput(ServerTestCase):
                  ({"description": {"a": 1}}, "description"), ({"account": 7}, "account")]
         for over, field in cases:
             with self.subTest(field=field, value=over):
-                r = self.api("POST", "/cases", incident("ERR", **over))
+                body = incident("ERR")
+                body.update(over)
+                r = self.api("POST", "/cases", body)
                 self.assertError(r, 400, field=field)
         self.assertEqual(self.total(), before)
 
@@ -189,12 +191,37 @@ class BadInput(ServerTestCase):
                 self.assertError(r, 404)
 
     def test_unknown_routes_are_404(self):
-        for path in ["/nope", "/api/v2/cases", "/api/v1/nope", "/api/v1/cases/CMW-000001/nope",
-                     "/api/v1/accounts/ERR/nope", "/api/v1/cases/CMW-000001/events/1",
-                     "/healthz/x", "/"]:
+        n = self.create_case(incident("ERR"))["number"]
+        for path in ["/nope", "/api/v2/cases", "/api/v1/nope", "/api/v1/accounts/ERR/nope",
+                     f"/api/v1/cases/{n}/events/1", "/api/v1/cases/CMW-999999/events/1",
+                     "/api/v1/users/1/x", "/healthz/x", "/"]:
             with self.subTest(path=path):
                 r = self.http.get(path, token=self.admin)
                 self.assertError(r, 404)
+        r = self.api("POST", f"/cases/{n}/nope", {})
+        self.assertError(r, 404)
+        self.assertEqual(self.events(n)[-1]["type"], "status_changed")  # nothing recorded
+
+    # BUG: an unknown action under a case answers 405 "use POST" (with Allow: POST) to GET,
+    # while POST to the same path answers 404: the 405 claims a resource that does not exist.
+    # GET /api/v1/cases/CMW-000001/nope -> 405 {"error":{"code":"method_not_allowed",
+    # "message":"use POST"}}; expected 404 (api.cpp checks the method before the action name).
+    @unittest.expectedFailure
+    def test_unknown_case_subresource_is_404_for_get(self):
+        n = self.create_case(incident("ERR"))["number"]
+        r = self.api("GET", f"/cases/{n}/nope")
+        self.assertError(r, 404)
+
+    # BUG: case numbers with extra leading zeros are accepted as aliases of the canonical
+    # number: GET /api/v1/cases/CMW-0000001 (and CMW-000000000000000001) -> 200 with
+    # "number":"CMW-000001". Only the canonical form (D1: CMW-000123; 7+ digits only without
+    # a leading zero) should name a case; the others should be 404 like any malformed number.
+    @unittest.expectedFailure
+    def test_non_canonical_case_number_is_404(self):
+        n = self.create_case(incident("ERR"))["number"]
+        alias = "CMW-0" + n[4:]
+        r = self.api("GET", "/cases/" + alias)
+        self.assertError(r, 404)
 
     def test_wrong_methods_are_405(self):
         n = self.create_case(incident("ERR"))["number"]

@@ -1,0 +1,350 @@
+#!/usr/bin/env bash
+# The Escala benchmarks (docs/BENCHMARKS.md explains them and holds the figures).
+#
+#   bench/run.sh [BUILD_DIR]        default: build-bench (configured Release, tests off)
+#
+# `make bench` runs `bench/run.sh build`. Steps, each printing the load generator's JSON and
+# a one-line summary, then a table at the end:
+#   a  create, 32 connections, closed loop, 10 s after a 3 s warm-up      (target ≥ 5,000/s)
+#   b  create, open loop at 1,000/s for 10 s: p99                         (target < 20 ms)
+#   c  get by number, 64 connections, 10 s                                (target ≥ 20,000/s)
+#   d  kill -9 during a create run; after restart every acknowledged case must exist
+#   e  search over 1,000,000 seeded cases: p95 over a term mix, 8 connections and 1 connection
+#                                                                         (target < 50 ms)
+#   f  server VmRSS / VmHWM after the searches and gets on 1,000,000 cases (target < 200 MB)
+#   h  /healthz with wrk -t2 -c64 -d10s: the ceiling of the HTTP layer
+#   k  calendar micro-benchmark (Google Benchmark)
+#
+# Environment:
+#   STEPS="a b c d e f h k"   which steps to run (f needs e; it runs the 1M gets itself)
+#   DURATION=10  WARMUP=3     seconds per measurement and of warm-up
+#   REPEAT=1                  run every measurement this many times
+#   SEED_DIR=…/build-bench/seed-1m   the cached 1M-case data directory (made once, reused)
+#   SEED_CASES=1000000
+#   QUIET_WAIT=60             before each measurement, wait up to this many seconds for the
+#                             other processes on the machine to use < QUIET_PCT % of the CPUs
+#   QUIET_PCT=15
+#   CRASH_ROUNDS=3            kill -9 rounds of step d
+#   SEARCH_TERMS=…            comma-separated search mix of step e
+# Each measurement also prints how much CPU the rest of the machine used meanwhile
+# ("others"), so a figure taken on a busy machine can be recognised and repeated.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BUILD_DIR="${1:-build-bench}"
+case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$ROOT/$BUILD_DIR" ;; esac
+STEPS="${STEPS:-a b c d e f h k}"
+DURATION="${DURATION:-10}"
+WARMUP="${WARMUP:-3}"
+REPEAT="${REPEAT:-1}"
+SEED_DIR="${SEED_DIR:-$ROOT/build-bench/seed-1m}"
+SEED_CASES="${SEED_CASES:-1000000}"
+QUIET_WAIT="${QUIET_WAIT:-60}"
+QUIET_PCT="${QUIET_PCT:-15}"
+CRASH_ROUNDS="${CRASH_ROUNDS:-3}"
+# Frequent, medium and rare words; accented and unaccented spellings; a SIP code; two words.
+SEARCH_TERMS="${SEARCH_TERMS:-llamada,extension,buzón,buzon,grabación,Grandstream,pingüino,pinguino,486,troncal caída}"
+ADMIN_EMAIL="bench@escala.test"
+ADMIN_PASSWORD="bench-password-1"
+NCPU="$(nproc)"
+HZ="$(getconf CLK_TCK)"
+
+ESCALA="$BUILD_DIR/escala"
+LOADGEN="$BUILD_DIR/bench/escala_loadgen"
+SEED="$BUILD_DIR/bench/escala_seed"
+CALBENCH="$BUILD_DIR/bench/calendar_bench"
+WORK="$(mktemp -d /tmp/escala-bench.XXXXXX)"
+RESULTS="$BUILD_DIR/bench-results/$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$RESULTS"
+SUMMARY="$RESULTS/summary.txt"
+SERVER_PID=""
+
+log() { printf '%s\n' "$*" >&2; }
+has_step() { [[ " $STEPS " == *" $1 "* ]]; }
+
+cleanup() {
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# ---- build ------------------------------------------------------------------------------------
+build() {
+  if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
+    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DESCALA_BUILD_TESTS=OFF >&2
+  fi
+  local targets=(escala escala_loadgen escala_seed)
+  if grep -q 'calendar_bench' "$BUILD_DIR/build.ninja"; then targets+=(calendar_bench); fi
+  cmake --build "$BUILD_DIR" --target "${targets[@]}" >&2
+}
+
+# ---- machine load -------------------------------------------------------------------------------
+# Busy jiffies of all CPUs.
+cpu_busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
+# utime+stime jiffies of a process (0 when it is gone).
+proc_cpu() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# Waits (up to QUIET_WAIT s) until the machine, apart from our idle server, is quiet.
+wait_quiet() {
+  local waited=0 b0 b1 s0 s1 pct
+  while :; do
+    b0=$(cpu_busy); s0=$( [[ -n "$SERVER_PID" ]] && proc_cpu "$SERVER_PID" || echo 0 )
+    sleep 2
+    b1=$(cpu_busy); s1=$( [[ -n "$SERVER_PID" ]] && proc_cpu "$SERVER_PID" || echo 0 )
+    pct=$(( ( (b1 - b0) - (s1 - s0) ) * 100 / (2 * HZ * NCPU) ))
+    if (( pct < QUIET_PCT )); then return 0; fi
+    waited=$((waited + 2))
+    if (( waited >= QUIET_WAIT )); then
+      log "  (machine still busy: others use ${pct}% of ${NCPU} CPUs; measuring anyway)"
+      return 0
+    fi
+  done
+}
+
+# ---- server -----------------------------------------------------------------------------------
+start_server() {  # DATA_DIR
+  local dir="$1"
+  rm -f "$dir/ports.json"
+  "$ESCALA" serve --data-dir "$dir" --http 127.0.0.1:0 >>"$dir/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 300); do
+    [[ -s "$dir/ports.json" ]] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { log "escala serve died:"; tail "$dir/server.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  [[ -s "$dir/ports.json" ]] || { log "escala serve did not start"; exit 1; }
+  PORT=$(sed -E 's/.*"http": *([0-9]+).*/\1/' "$dir/ports.json")
+}
+
+stop_server() {
+  if [[ -n "$SERVER_PID" ]]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+}
+
+new_desk() {  # NAME -> prints the data directory, with the bench admin
+  local dir="$WORK/$1"
+  mkdir -p "$dir"
+  "$ESCALA" user add --data-dir "$dir" --email "$ADMIN_EMAIL" --name "Bench" --role admin \
+    --password "$ADMIN_PASSWORD" >/dev/null
+  echo "$dir"
+}
+
+json_get() {  # FILE KEY…  (a tiny JSON reader through python3)
+  python3 -c 'import json,sys
+d=json.load(open(sys.argv[1]))
+for k in sys.argv[2:]:
+    d=d[k]
+print(d)' "$@"
+}
+
+# Runs the load generator against the running server, with the machine-load bookkeeping.
+# NAME then loadgen arguments; leaves $RESULTS/NAME.json and prints a summary line.
+measure() {
+  local name="$1"; shift
+  local i out b0 b1 s0 s1 t0 t1 others
+  for i in $(seq 1 "$REPEAT"); do
+    out="$RESULTS/$name.json"; (( REPEAT > 1 )) && out="$RESULTS/$name.$i.json"
+    wait_quiet
+    b0=$(cpu_busy); s0=$(proc_cpu "$SERVER_PID"); t0=$(date +%s.%N)
+    "$LOADGEN" --port "$PORT" --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD" --label "$name" "$@" >"$out"
+    b1=$(cpu_busy); s1=$(proc_cpu "$SERVER_PID"); t1=$(date +%s.%N)
+    others=$(python3 -c 'import json,sys
+b,s,t,hz,n=float(sys.argv[1]),float(sys.argv[2]),float(sys.argv[3]),float(sys.argv[4]),int(sys.argv[5])
+d=json.load(open(sys.argv[6]))
+lg=d.get("loadgen_cpu_s",0)
+oth=max(0.0,(b-s)/hz-lg)
+print("server %.0f%%, loadgen %.0f%%, others %.0f%% of %d CPUs"%(100*s/hz/t/n,100*lg/t/n,100*oth/t/n,n))' \
+      "$((b1 - b0))" "$((s1 - s0))" "$(python3 -c "print($t1-$t0)")" "$HZ" "$NCPU" "$out")
+    cat "$out"
+    python3 - "$out" "$others" <<'PY' | tee -a "$SUMMARY" >&2
+import json, sys
+d = json.load(open(sys.argv[1]))
+l = d["latency_ms"]
+print("%-22s %9.0f req/s  ok %-8d err %-6d p50 %7.2f  p95 %7.2f  p99 %7.2f  max %8.2f ms  [%s]" % (
+    d.get("label", d["mode"]), d["throughput_per_s"], d["ok"], d["errors"]["total"],
+    l["p50"], l["p95"], l["p99"], l["max"], sys.argv[2]))
+if d["errors"]["total"]:
+    print("%-22s errors: %s" % ("", json.dumps(d["errors"])))
+if "by_term" in d:
+    for t, v in d["by_term"].items():
+        print("    %-20s n %-6d p50 %7.2f  p95 %7.2f  p99 %7.2f  max %8.2f ms" % (
+            t, v["count"], v["p50"], v["p95"], v["p99"], v["max"]))
+PY
+  done
+}
+
+memory() {  # LABEL
+  python3 - "$SERVER_PID" "$1" <<'PY' | tee -a "$SUMMARY" >&2
+import sys
+f = dict(l.split(":", 1) for l in open("/proc/%s/status" % sys.argv[1]))
+print("%-22s VmRSS %s, VmHWM %s, threads %s" % (sys.argv[2], f["VmRSS"].strip(), f["VmHWM"].strip(), f["Threads"].strip()))
+PY
+}
+
+# ---- the 1M seed ---------------------------------------------------------------------------------
+ensure_seed() {
+  if [[ -f "$SEED_DIR/seed.json" ]]; then
+    log "re-using the seeded data directory $SEED_DIR: $(cat "$SEED_DIR/seed.json")"
+    return
+  fi
+  log "seeding $SEED_CASES cases into $SEED_DIR (once; kept for later runs)…"
+  rm -rf "$SEED_DIR.tmp"
+  "$SEED" --data-dir "$SEED_DIR.tmp" --cases "$SEED_CASES" --threads 32 >"$WORK/seed.json"
+  "$ESCALA" user add --data-dir "$SEED_DIR.tmp" --email "$ADMIN_EMAIL" --name "Bench" --role admin \
+    --password "$ADMIN_PASSWORD" >/dev/null
+  mv "$WORK/seed.json" "$SEED_DIR.tmp/seed.json"
+  rm -rf "$SEED_DIR"
+  mv "$SEED_DIR.tmp" "$SEED_DIR"
+  log "seeded: $(cat "$SEED_DIR/seed.json")"
+}
+
+# ---- steps --------------------------------------------------------------------------------------
+machine() {
+  {
+    echo "date:    $(date -Is)"
+    echo "commit:  $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$( [[ -n "$(git -C "$ROOT" status --porcelain -- src 2>/dev/null)" ]] && echo ' (src/ has uncommitted changes)')"
+    echo "build:   $BUILD_DIR ($(grep -m1 '^CMAKE_BUILD_TYPE' "$BUILD_DIR/CMakeCache.txt" | cut -d= -f2))"
+    echo "cpu:     $NCPU × $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+    echo "memory:  $(free -m | awk '/^Mem:/{print $2 " MiB"}')"
+    echo "disk:    $(df -h "$WORK" | awk 'NR==2{print $1 " " $2}')"
+    echo "load:    $(cut -d' ' -f1-3 /proc/loadavg)"
+  } | tee -a "$SUMMARY" >&2
+}
+
+step_create() {
+  local dir; dir=$(new_desk create)
+  start_server "$dir"
+  if has_step a; then
+    log "== a: create, 32 connections, closed loop (${WARMUP} s warm-up, ${DURATION} s)"
+    measure a_create_c32 --mode create --connections 32 --duration "$DURATION" --warmup "$WARMUP"
+  fi
+  if has_step b; then
+    log "== b: create, open loop at 1,000/s (${DURATION} s, latency from the scheduled send)"
+    measure b_create_r1000 --mode create --rate 1000 --connections 64 --duration "$DURATION" --warmup 2
+  fi
+  if has_step c; then
+    local total
+    total=$(sqlite_count "$dir")
+    (( total > 0 )) || { measure c_seed_create --mode create --connections 32 --duration 3 >/dev/null; total=$(sqlite_count "$dir"); }
+    log "== c: get by number, 64 connections (${total} cases in the database)"
+    measure c_get_c64 --mode get --connections 64 --duration "$DURATION" --warmup 2 --max-number "$total"
+  fi
+  stop_server
+}
+
+# The number of cases in a data directory, as the API reports it.
+sqlite_count() {
+  local token
+  token=$(curl -s -X POST -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" \
+    "http://127.0.0.1:$PORT/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$PORT/api/v1/cases?limit=1" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'
+}
+
+step_crash() {
+  local round dir lg acks after verify_out
+  for round in $(seq 1 "$CRASH_ROUNDS"); do
+    dir=$(new_desk "crash$round")
+    start_server "$dir"
+    log "== d: kill -9 during a create run (round $round/$CRASH_ROUNDS)"
+    "$LOADGEN" --port "$PORT" --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD" --mode create \
+      --connections 32 --duration 6 --ack-file "$dir/acks.txt" --timeout-ms 2000 \
+      --label "d_crash_$round" >"$RESULTS/d_crash_$round.json" &
+    lg=$!
+    sleep "$(python3 -c "import random; print(round(random.uniform(2.0, 4.0), 2))")"
+    kill -9 "$SERVER_PID"
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+    wait "$lg"
+    acks=$(wc -l <"$dir/acks.txt")
+    start_server "$dir"
+    after=$(sqlite_count "$dir")
+    verify_out="$RESULTS/d_verify_$round.json"
+    "$LOADGEN" --port "$PORT" --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD" --mode verify \
+      --ack-file "$dir/acks.txt" >"$verify_out" || true
+    # A new case after the restart must get a number never given before.
+    local newnum
+    "$LOADGEN" --port "$PORT" --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD" --mode create \
+      --connections 1 --duration 0.2 --ack-file "$dir/after.txt" >/dev/null
+    newnum=$(head -1 "$dir/after.txt" | cut -d' ' -f1)
+    python3 - "$verify_out" "$acks" "$after" "$newnum" "$round" <<'PY' | tee -a "$SUMMARY" >&2
+import json, sys
+v = json.load(open(sys.argv[1])); acks, after, newnum, rnd = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+num = int(newnum.split("-")[-1]) if newnum else 0
+verdict = "OK" if v["missing"] == 0 and v["mismatched"] == 0 and v["failed"] == 0 and num == after + 1 else "FAILED"
+print("d_crash_%s               acknowledged %d, in database after restart %d, missing %d, reused %d, unreadable %d, next number %s: %s" % (
+    rnd, acks, after, v["missing"], v["mismatched"], v["failed"], newnum, verdict))
+PY
+    stop_server
+  done
+}
+
+step_search() {
+  ensure_seed
+  start_server "$SEED_DIR"
+  log "== e: search over $(json_get "$SEED_DIR/seed.json" cases) cases"
+  # How many cases each term matches (the API's total), for the record.
+  local token t
+  token=$(curl -s -X POST -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" \
+    "http://127.0.0.1:$PORT/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  IFS=',' read -ra terms <<<"$SEARCH_TERMS"
+  for t in "${terms[@]}"; do
+    python3 - "$PORT" "$token" "$t" <<'PY' | tee -a "$SUMMARY" >&2
+import json, sys, time, urllib.parse, urllib.request
+port, token, term = sys.argv[1:4]
+req = urllib.request.Request("http://127.0.0.1:%s/api/v1/cases?q=%s&limit=50" % (port, urllib.parse.quote(term)),
+                             headers={"Authorization": "Bearer " + token})
+t0 = time.time(); d = json.load(urllib.request.urlopen(req, timeout=120)); ms = (time.time() - t0) * 1000
+print("    term %-18s matches %8d cases (first, cold query %.0f ms)" % (term, d["total"], ms))
+PY
+  done
+  measure e_search_c8 --mode search --terms "$SEARCH_TERMS" --connections 8 --duration "$DURATION" --warmup 2 --timeout-ms 60000
+  measure e_search_c1 --mode search --terms "$SEARCH_TERMS" --connections 1 --duration "$DURATION" --warmup 1 --timeout-ms 60000
+  memory "f_rss_after_search"
+  if has_step f || has_step c; then
+    log "== c/f: get by number on the 1M database, 64 connections"
+    measure c_get_1m_c64 --mode get --connections 64 --duration "$DURATION" --warmup 2 \
+      --max-number "$(json_get "$SEED_DIR/seed.json" cases)"
+    memory "f_rss_after_get_1m"
+  fi
+  stop_server
+}
+
+step_healthz() {
+  local dir; dir=$(new_desk healthz)
+  start_server "$dir"
+  log "== h: /healthz, wrk -t2 -c64 -d${DURATION}s (the HTTP ceiling)"
+  wait_quiet
+  wrk -t2 -c64 -d"${DURATION}s" "http://127.0.0.1:$PORT/healthz" | tee "$RESULTS/h_wrk.txt" >&2
+  awk '/Requests\/sec/{printf "%-22s %9.0f req/s (wrk -t2 -c64)\n", "h_healthz_wrk", $2}' "$RESULTS/h_wrk.txt" | tee -a "$SUMMARY" >&2
+  measure h_healthz_loadgen --mode healthz --connections 64 --duration "$DURATION" --warmup 1
+  stop_server
+}
+
+step_calendar() {
+  [[ -x "$CALBENCH" ]] || { log "no calendar_bench (Google Benchmark missing)"; return; }
+  log "== k: calendar micro-benchmark"
+  wait_quiet
+  "$CALBENCH" --benchmark_min_time=0.01 | tee "$RESULTS/k_calendar.txt" >&2
+}
+
+# ---- main -----------------------------------------------------------------------------------------
+build
+log "results in $RESULTS"
+machine
+if has_step a || has_step b || has_step c; then step_create; fi
+if has_step d; then step_crash; fi
+if has_step e || has_step f; then step_search; fi
+if has_step h; then step_healthz; fi
+if has_step k; then step_calendar; fi
+log ""
+log "==== summary ($SUMMARY)"
+cat "$SUMMARY"
