@@ -1,5 +1,7 @@
 #include "core/defaults.hpp"
 
+#include "core/calendar.hpp"
+
 namespace escala::core {
 
 Json deck_defaults() {
@@ -61,6 +63,9 @@ Json deck_defaults() {
         {"degraded", {{"one", "S3"}, {"several", "S3"}, {"all", "S2"}}},
         {"none", {{"one", "S4"}, {"several", "S4"}, {"all", "S4"}}}}},
       {"reopen_window_days", 30},
+      // R1.6: live channels keep these hours; email and S1 (D2) count around the clock.
+      {"calendars", Json::array({calendar_to_json(support_calendar()),
+                                 calendar_to_json(always_open_calendar())})},
   };
 }
 

@@ -43,9 +43,18 @@ int user_add(const app::DeskLocation& where, services::NewUser user, const std::
   return 0;
 }
 
-int calendar_command(const std::string& name, const std::string& from_text,
-                     const std::optional<long long>& seconds, const std::string& to_text) {
+int calendar_command(const std::optional<app::DeskLocation>& where, const std::string& name,
+                     const std::string& from_text, const std::optional<long long>& seconds,
+                     const std::string& to_text) {
   services::CalendarSet calendars;
+  if (where) {  // the desk's own calendars, as edited by its administrators
+    auto desk = app::open_desk(*where);
+    if (!desk.ok()) return fail(desk.error());
+    auto defaults = desk->store->get_setting("defaults");
+    if (!defaults.ok()) return fail(defaults.error());
+    if (auto st = app::load_calendars(defaults->value_or(core::Json::object()), calendars); !st.ok())
+      return fail(st.error());
+  }
   auto cal = calendars.find(name);
   if (!cal) return fail("no calendar '" + name + "' (built in: support, 24x7)");
   auto from = parse_iso8601(from_text);
@@ -132,7 +141,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (user_add_cmd->parsed()) return user_add(where, new_user, role);
-  if (due_cmd->parsed()) return calendar_command(cal_name, from_text, seconds, "");
-  if (between_cmd->parsed()) return calendar_command(cal_name, from_text, std::nullopt, to_text);
+  auto desk_if_given = [&](CLI::App* cmd) -> std::optional<app::DeskLocation> {
+    if (cmd->count("--data-dir") == 0 && cmd->count("--db") == 0) return std::nullopt;
+    return where;
+  };
+  if (due_cmd->parsed())
+    return calendar_command(desk_if_given(due_cmd), cal_name, from_text, seconds, "");
+  if (between_cmd->parsed())
+    return calendar_command(desk_if_given(between_cmd), cal_name, from_text, std::nullopt, to_text);
   return 0;
 }

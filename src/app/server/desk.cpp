@@ -13,6 +13,7 @@
 #include "adapters/system_clock/system_clock.hpp"
 #include "app/server/config.hpp"
 #include "app/server/openapi.hpp"
+#include "core/calendar.hpp"
 #include "services/auth_service.hpp"
 #include "services/calendar_set.hpp"
 #include "services/case_service.hpp"
@@ -69,6 +70,21 @@ DeskPolicy load_policy(const core::Json& defaults) {
   return out;
 }
 
+Status load_calendars(const core::Json& defaults, services::CalendarSet& calendars) {
+  auto it = defaults.find("calendars");
+  if (it == defaults.end() || !it->is_array()) return ok_status();
+  for (size_t i = 0; i < it->size(); ++i) {
+    auto spec = core::calendar_from_json((*it)[i]);
+    if (!spec.ok()) {
+      Error e = spec.error();
+      e.field = "calendars[" + std::to_string(i) + "]." + e.field;
+      return e;
+    }
+    ESCALA_TRY(calendars.put(std::move(spec).value()));
+  }
+  return ok_status();
+}
+
 namespace {
 
 bool split_host_port(const std::string& s, std::string& host, unsigned short& port) {
@@ -120,8 +136,13 @@ int serve(const ServeOptions& options) {
     spdlog::critical("cannot read the desk's defaults: {}", defaults.error().message);
     return 1;
   }
-  DeskPolicy policy = load_policy(defaults->value_or(core::Json::object()));
+  const core::Json desk_defaults = defaults->value_or(core::Json::object());
+  DeskPolicy policy = load_policy(desk_defaults);
   services::CalendarSet calendars;
+  if (auto st = load_calendars(desk_defaults, calendars); !st.ok()) {
+    spdlog::critical("calendar configuration: {}: {}", st.error().field, st.error().message);
+    return 2;
+  }
   policy.policy.due = &calendars;
 
   services::CaseService cases(store, store, clock, policy.policy, policy.number_prefix);

@@ -8,6 +8,7 @@
 #include "adapters/sqlite_store/sqlite_store.hpp"
 #include "core/lifecycle.hpp"
 #include "core/result.hpp"
+#include "services/calendar_set.hpp"
 
 namespace escala::app {
 
@@ -31,6 +32,10 @@ struct DeskPolicy {
   std::string number_prefix = "CMW-";
 };
 DeskPolicy load_policy(const core::Json& defaults);
+
+// Loads the desk's calendars (the "calendars" member of the defaults) into `calendars`.
+// A calendar that does not validate is a configuration error.
+Status load_calendars(const core::Json& defaults, services::CalendarSet& calendars);
 
 struct ServeOptions {
   DeskLocation where;
