@@ -25,7 +25,9 @@
 #                             other processes on the machine to use < QUIET_PCT % of the CPUs
 #   QUIET_PCT=15
 #   CRASH_ROUNDS=3            kill -9 rounds of step d
-#   SEARCH_TERMS=…            comma-separated search mix of step e
+#   SEARCH_TERMS=…            comma-separated search mix of step e (default: frequent,
+#                             medium and rare words, accented and not, a SIP code, two words,
+#                             and a carrier ticket number found in one case)
 # Each measurement also prints how much CPU the rest of the machine used meanwhile
 # ("others"), so a figure taken on a busy machine can be recognised and repeated.
 set -euo pipefail
@@ -43,7 +45,9 @@ QUIET_WAIT="${QUIET_WAIT:-60}"
 QUIET_PCT="${QUIET_PCT:-15}"
 CRASH_ROUNDS="${CRASH_ROUNDS:-3}"
 # Frequent, medium and rare words; accented and unaccented spellings; a SIP code; two words.
-SEARCH_TERMS="${SEARCH_TERMS:-llamada,extension,buzón,buzon,grabación,Grandstream,pingüino,pinguino,486,troncal caída}"
+# The seed's carrier ticket reference (in one case) is appended unless SEARCH_TERMS is given.
+SEARCH_TERMS_DEFAULT="llamada,extension,extensión,buzón,buzon,grabación,Grandstream,486,pingüino,Mazatlán,mazatlan,troncal caída"
+SEARCH_TERMS="${SEARCH_TERMS:-}"
 ADMIN_EMAIL="bench@escala.test"
 ADMIN_PASSWORD="bench-password-1"
 NCPU="$(nproc)"
@@ -238,15 +242,30 @@ step_create() {
   stop_server
 }
 
-# The number of cases in a data directory, as the API reports it.
-sqlite_count() {
-  local token
-  token=$(curl -s -X POST -H 'Content-Type: application/json' \
-    -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" \
-    "http://127.0.0.1:$PORT/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-  curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$PORT/api/v1/cases?limit=1" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'
+# Small API calls on the running server: count | create_one | total TERM (prints the answer).
+api() {
+  python3 - "$PORT" "$ADMIN_EMAIL" "$ADMIN_PASSWORD" "$@" <<'PY'
+import json, sys, time, urllib.parse, urllib.request
+port, email, password, what = sys.argv[1:5]
+base = "http://127.0.0.1:%s/api/v1" % port
+def call(method, path, body=None, token=None):
+    h = {"Content-Type": "application/json"}
+    if token: h["Authorization"] = "Bearer " + token
+    data = json.dumps(body).encode() if body is not None else None
+    with urllib.request.urlopen(urllib.request.Request(base + path, data, h, method=method), timeout=120) as r:
+        return json.load(r)
+token = call("POST", "/auth/login", {"email": email, "password": password})["token"]
+if what == "count":
+    print(call("GET", "/cases?limit=1", token=token)["total"])
+elif what == "create_one":
+    print(call("POST", "/cases", {"type": "request", "subject": "after the restart"}, token)["number"])
+elif what == "total":
+    t0 = time.time()
+    d = call("GET", "/cases?limit=50&q=" + urllib.parse.quote(sys.argv[5]), token=token)
+    print("    term %-18s matches %8d cases (first query, cold: %.0f ms)" % (sys.argv[5], d["total"], (time.time() - t0) * 1000))
+PY
 }
+sqlite_count() { api count; }
 
 step_crash() {
   local round dir lg acks after verify_out
@@ -269,11 +288,9 @@ step_crash() {
     verify_out="$RESULTS/d_verify_$round.json"
     "$LOADGEN" --port "$PORT" --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD" --mode verify \
       --ack-file "$dir/acks.txt" >"$verify_out" || true
-    # A new case after the restart must get a number never given before.
+    # A new case after the restart must get the next number, never one given before.
     local newnum
-    "$LOADGEN" --port "$PORT" --email "$ADMIN_EMAIL" --password "$ADMIN_PASSWORD" --mode create \
-      --connections 1 --duration 0.2 --ack-file "$dir/after.txt" >/dev/null
-    newnum=$(head -1 "$dir/after.txt" | cut -d' ' -f1)
+    newnum=$(api create_one)
     python3 - "$verify_out" "$acks" "$after" "$newnum" "$round" <<'PY' | tee -a "$SUMMARY" >&2
 import json, sys
 v = json.load(open(sys.argv[1])); acks, after, newnum, rnd = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
@@ -291,21 +308,14 @@ step_search() {
   start_server "$SEED_DIR"
   log "== e: search over $(json_get "$SEED_DIR/seed.json" cases) cases"
   # How many cases each term matches (the API's total), for the record.
-  local token t
-  token=$(curl -s -X POST -H 'Content-Type: application/json' \
-    -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" \
-    "http://127.0.0.1:$PORT/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  local t
+  if [[ -z "$SEARCH_TERMS" ]]; then
+    SEARCH_TERMS="$SEARCH_TERMS_DEFAULT"
+    t=$(awk -F'\t' '$1=="ticket"{print $2}' "$SEED_DIR/terms.tsv" 2>/dev/null || true)
+    [[ -n "$t" ]] && SEARCH_TERMS="$SEARCH_TERMS,$t"
+  fi
   IFS=',' read -ra terms <<<"$SEARCH_TERMS"
-  for t in "${terms[@]}"; do
-    python3 - "$PORT" "$token" "$t" <<'PY' | tee -a "$SUMMARY" >&2
-import json, sys, time, urllib.parse, urllib.request
-port, token, term = sys.argv[1:4]
-req = urllib.request.Request("http://127.0.0.1:%s/api/v1/cases?q=%s&limit=50" % (port, urllib.parse.quote(term)),
-                             headers={"Authorization": "Bearer " + token})
-t0 = time.time(); d = json.load(urllib.request.urlopen(req, timeout=120)); ms = (time.time() - t0) * 1000
-print("    term %-18s matches %8d cases (first, cold query %.0f ms)" % (term, d["total"], ms))
-PY
-  done
+  for t in "${terms[@]}"; do api total "$t" | tee -a "$SUMMARY" >&2; done
   measure e_search_c8 --mode search --terms "$SEARCH_TERMS" --connections 8 --duration "$DURATION" --warmup 2 --timeout-ms 60000
   measure e_search_c1 --mode search --terms "$SEARCH_TERMS" --connections 1 --duration "$DURATION" --warmup 1 --timeout-ms 60000
   memory "f_rss_after_search"

@@ -27,6 +27,7 @@
 #include "adapters/sqlite_store/sqlite_store.hpp"
 #include "core/calendar.hpp"
 #include "core/lifecycle.hpp"
+#include "services/calendar_set.hpp"
 #include "core/text.hpp"
 
 namespace {
@@ -88,6 +89,18 @@ const std::vector<std::string> kStop = {
     "también", "después", "antes", "cuando", "hoy", "ayer", "mañana", "the", "to", "of", "and",
     "is", "when", "from", "on", "at", "after", "since", "not", "all"};
 
+// Where the customer is: one town in about half of the cases, Zipf-distributed, so the last
+// ones are rare (about 0.1% of cases) and many carry accents.
+const std::vector<std::string> kTowns = {
+    "Monterrey", "Guadalajara", "Querétaro", "Puebla", "Tijuana", "León", "Mérida", "Cancún",
+    "Toluca", "Chihuahua", "Saltillo", "Aguascalientes", "Morelia", "Hermosillo", "Culiacán",
+    "Torreón", "Veracruz", "Acapulco", "Oaxaca", "Tampico", "Reynosa", "Mexicali", "Durango",
+    "Zacatecas", "Pachuca", "Cuernavaca", "Xalapa", "Villahermosa", "Tuxtla", "Campeche",
+    "Colima", "Tepic", "Tlaxcala", "Irapuato", "Celaya", "Ensenada", "Matamoros", "Nogales",
+    "Mazatlán", "Cuautla", "Bogotá", "Medellín", "Cali", "Lima", "Quito", "Santiago",
+    "Montevideo", "Asunción", "Panamá", "Managua", "Tegucigalpa", "Guatemala", "Miami",
+    "Houston", "Madrid", "Sevilla", "Valparaíso", "Cusco", "Arequipa", "Ushuaia"};
+
 const std::vector<std::string> kSipCodes = {"486", "503", "404", "408", "480", "487", "603",
                                             "488", "500", "183", "401", "403"};
 
@@ -108,26 +121,11 @@ class Zipf {
 };
 
 // Due instants as the server computes them, over the built-in calendars.
-class Due final : public core::DueCalculator {
- public:
-  Due()
-      : support_(std::move(core::BusinessCalendar::create(core::support_calendar())).value()),
-        always_(std::move(core::BusinessCalendar::create(core::always_open_calendar())).value()) {}
-  std::optional<Instant> add(const std::string& calendar, Instant from,
-                             Seconds business) const override {
-    const core::BusinessCalendar* c = calendar == "24x7" ? &always_ : &support_;
-    Instant due = c->add(from, business);
-    if (due == core::kNever) return std::nullopt;
-    return due;
-  }
-
- private:
-  core::BusinessCalendar support_, always_;
-};
 
 struct Generator {
   Zipf content{kContent.size(), 1.0};
   Zipf stop{kStop.size(), 1.0};
+  Zipf towns{kTowns.size(), 1.1};
 
   // Appends a word of content (or, with probability p_stop, a stop word); records it.
   static void word(std::string& out, const std::string& w) {
@@ -135,7 +133,8 @@ struct Generator {
     out += w;
   }
 
-  core::OpenCaseInput make(std::mt19937_64& rng, int accounts, std::vector<size_t>& used) const {
+  core::OpenCaseInput make(std::mt19937_64& rng, int accounts, std::vector<size_t>& used,
+                           std::string& sample_ticket) const {
     core::OpenCaseInput in;
     const int kind = static_cast<int>(rng() % 100);
     in.type = kind < 75 ? core::CaseType::kIncident
@@ -171,6 +170,24 @@ struct Generator {
     }
     if (rng() % 4 == 0) word(desc, phone);
     if (rng() % 4 == 0) word(desc, kSipCodes[rng() % kSipCodes.size()]);
+    if (rng() % 2 == 0) {
+      word(desc, "en");
+      word(desc, kTowns[towns(rng)]);
+    }
+    // Identifiers an agent pastes into the search box: each is in one case or very few.
+    if (rng() % 3 == 0) {
+      char ref[24];
+      std::snprintf(ref, sizeof ref, "TT%08llu", static_cast<unsigned long long>(rng() % 100000000));
+      word(desc, "ticket del carrier");
+      word(desc, ref);
+      if (sample_ticket.empty()) sample_ticket = ref;
+    }
+    if (rng() % 5 == 0) {
+      char mac[24];
+      std::snprintf(mac, sizeof mac, "805ec0%06llx", static_cast<unsigned long long>(rng() % 0x1000000));
+      word(desc, "MAC");
+      word(desc, mac);
+    }
     desc += '.';
     in.description = desc;
 
@@ -259,7 +276,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  Due due;
+  services::CalendarSet due;  // the desk's built-in calendars
   core::CasePolicy policy;
   policy.due = &due;
   core::CaseContext ctx{&policy, core::Money{150000, "MXN"}, Seconds{-6 * 3600}};
@@ -269,17 +286,19 @@ int main(int argc, char** argv) {
   std::atomic<long long> next{0}, done{0}, failed{0};
   std::mutex mu;
   std::vector<long long> doc_freq(kContent.size(), 0);
+  std::string sample_ticket;
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       std::mt19937_64 rng(12345 + static_cast<uint64_t>(t));
       std::vector<long long> local(kContent.size(), 0);
       std::vector<size_t> used;
+      std::string ticket;
       for (;;) {
         const long long i = next.fetch_add(1);
         if (i >= total) break;
         used.clear();
-        core::OpenCaseInput in = gen.make(rng, accounts, used);
+        core::OpenCaseInput in = gen.make(rng, accounts, used, ticket);
         std::sort(used.begin(), used.end());
         used.erase(std::unique(used.begin(), used.end()), used.end());
         for (auto r : used) ++local[r];
@@ -297,6 +316,7 @@ int main(int argc, char** argv) {
       }
       std::lock_guard lock(mu);
       for (size_t k = 0; k < local.size(); ++k) doc_freq[k] += local[k];
+      if (sample_ticket.empty()) sample_ticket = ticket;
     });
   }
   for (auto& th : pool) th.join();
@@ -312,6 +332,8 @@ int main(int argc, char** argv) {
     out << "# cases containing the word (of " << done.load()
         << "), from the seed's generator; folded form in the third column\n";
     for (auto& [n, w] : rows) out << w << '\t' << n << '\t' << core::fold_for_search(w) << '\n';
+    out << "# a carrier ticket reference that is in the data (a rare search term)\n"
+        << "ticket\t" << sample_ticket << '\n';
   }
   std::error_code ec;
   const auto bytes = std::filesystem::file_size(opt.path, ec);

@@ -1,6 +1,7 @@
 #include "core/lifecycle.hpp"
 
 #include "core/rules.hpp"
+#include "core/sla.hpp"
 
 namespace escala::core {
 namespace {
@@ -15,8 +16,8 @@ Json opt_time(const std::optional<Instant>& t) {
 // Builds events for one change: sequence numbers continue the case's history.
 class Recorder {
  public:
-  Recorder(const Case& before, const Actor& actor, Instant now)
-      : change_{before, {}, std::nullopt}, actor_(actor), now_(now) {}
+  Recorder(const Case& before, const Actor& actor, Instant now, const CaseContext& ctx)
+      : change_{before, {}, std::nullopt}, actor_(actor), now_(now), policy_(ctx.policy) {}
 
   Case& c() { return change_.after; }
 
@@ -32,6 +33,8 @@ class Recorder {
     e.internal = internal;
     e.data = std::move(data);
     change_.after.version = e.seq;
+    // The SLA clocks follow the history, event by event (see sla.hpp).
+    if (policy_) apply_sla_event(change_.after.sla, e, *policy_);
     change_.events.push_back(std::move(e));
   }
 
@@ -54,6 +57,7 @@ class Recorder {
   Change change_;
   Actor actor_;
   Instant now_;
+  const CasePolicy* policy_;
 };
 
 Error forbid(std::string message) {
@@ -72,21 +76,6 @@ Status check_text(const std::string& text, size_t max, const char* field, bool r
   return ok_status();
 }
 
-// Recomputes SLA due instants from the moment the case became complete.
-void refresh_sla(Case& c, const CaseContext& ctx) {
-  if (!ctx.policy) return;
-  const auto& target = ctx.policy->target(c.severity);
-  c.sla.calendar = target.calendar;
-  if (!c.completed_at || !ctx.policy->due) {
-    c.sla.response_due.reset();
-    c.sla.resolution_due.reset();
-    return;
-  }
-  c.sla.response_due = ctx.policy->due->add(target.calendar, *c.completed_at, target.response);
-  c.sla.resolution_due =
-      ctx.policy->due->add(target.calendar, *c.completed_at, target.resolution);
-}
-
 // Called after fields change: completes the case when nothing is missing any more.
 void settle_completeness(Recorder& r, const CaseContext& ctx, Instant now) {
   Case& c = r.c();
@@ -95,7 +84,6 @@ void settle_completeness(Recorder& r, const CaseContext& ctx, Instant now) {
   r.set_status(CaseStatus::kOpen, "data_complete");
   if (c.completed_at) return;  // completed once already (data removed and restored)
   c.completed_at = now;
-  refresh_sla(c, ctx);
   if (c.type == CaseType::kActivation && ctx.activation_charge && !c.account.empty()) {
     BillableItem item;
     item.account = c.account;
@@ -194,9 +182,7 @@ Result<Change> open_case(int64_t id, const OpenCaseInput& in, const Actor& actor
     c.severity = *in.severity;
     c.severity_reason = in.severity_reason;
   }
-  if (ctx.policy) c.sla.calendar = ctx.policy->target(c.severity).calendar;
-
-  Recorder r(c, actor, now);
+  Recorder r(c, actor, now, ctx);
   Json created = {{"type", to_string(c.type)},
                   {"channel", c.channel},
                   {"subject", c.subject},
@@ -219,7 +205,7 @@ Result<Change> update_fields(const Case& c, const Json& patch, const Actor& acto
     return refuse(c, "change the data of");
   auto merged = merge_fields(c.type, c.fields, patch, ctx.default_offset);
   if (!merged.ok()) return merged.error();
-  Recorder r(c, actor, now);
+  Recorder r(c, actor, now, ctx);
   Json diff = field_diff(c.fields, merged.value());
   if (diff.empty()) return r.finish();
   r.c().fields = std::move(merged).value();
@@ -234,7 +220,7 @@ Result<Change> update_impact(const Case& c, const Impact& impact, const Actor& a
   if (c.status == CaseStatus::kClosed) return refuse(c, "change the impact of");
   ESCALA_TRY(validate_impact(impact));
   const SeverityMatrix matrix = ctx.policy ? ctx.policy->matrix : SeverityMatrix{};
-  Recorder r(c, actor, now);
+  Recorder r(c, actor, now, ctx);
   Case& n = r.c();
   bool overridden = !c.severity_reason.empty();
   n.impact = impact;
@@ -246,7 +232,6 @@ Result<Change> update_impact(const Case& c, const Impact& impact, const Actor& a
   if (!overridden && n.severity != *n.suggested_severity) {
     auto old = n.severity;
     n.severity = *n.suggested_severity;
-    refresh_sla(n, ctx);
     r.add("severity_changed",
           {{"old", to_string(old)}, {"new", to_string(n.severity)}, {"reason", "impact"}});
   }
@@ -260,28 +245,27 @@ Result<Change> change_severity(const Case& c, Severity severity, const std::stri
   if (!acts_at_level(actor, c)) return forbid("the case is above your level");
   if (c.status == CaseStatus::kClosed) return refuse(c, "change the severity of");
   ESCALA_TRY(check_text(reason, kMaxReason, "reason", false));
-  Recorder r(c, actor, now);
+  Recorder r(c, actor, now, ctx);
   if (severity == c.severity) return r.finish();
   bool follows_suggestion = c.suggested_severity && *c.suggested_severity == severity;
   if (!follows_suggestion) ESCALA_TRY(check_text(reason, kMaxReason, "reason", true));
   Case& n = r.c();
   n.severity = severity;
   n.severity_reason = follows_suggestion ? std::string() : reason;
-  refresh_sla(n, ctx);
   r.add("severity_changed",
         {{"old", to_string(c.severity)}, {"new", to_string(severity)}, {"reason", reason}});
   return r.finish();
 }
 
 Result<Change> assign(const Case& c, std::optional<int64_t> assignee, const std::string& name,
-                      const Actor& actor, Instant now) {
+                      const Actor& actor, Instant now, const CaseContext& ctx) {
   if (actor.role == Role::kCustomer) return forbid("customers cannot assign cases");
   bool self = assignee && *assignee == actor.user_id;
   if (actor.role == Role::kAgent && !(self && acts_at_level(actor, c)) &&
       !(c.assignee_id == actor.user_id && !assignee))
     return forbid("agents may take cases at their level, or release their own");
   if (c.status == CaseStatus::kClosed) return refuse(c, "assign");
-  Recorder r(c, actor, now);
+  Recorder r(c, actor, now, ctx);
   if (c.assignee_id == assignee) return r.finish();
   r.c().assignee_id = assignee;
   r.add("assigned",
@@ -293,7 +277,7 @@ Result<Change> assign(const Case& c, std::optional<int64_t> assignee, const std:
 }
 
 Result<Change> add_reply(const Case& c, const std::string& body, bool internal, bool pending,
-                         const Actor& actor, Instant now) {
+                         const Actor& actor, Instant now, const CaseContext& ctx) {
   ESCALA_TRY(check_text(body, kMaxBody, "body", true));
   const bool customer = actor.role == Role::kCustomer;
   if (customer && !can_view(actor, c)) return forbid("not your case");
@@ -302,7 +286,7 @@ Result<Change> add_reply(const Case& c, const std::string& body, bool internal, 
   if (internal && pending)
     return make_error(ErrorCode::kInvalidArgument,
                       "an internal note cannot ask the customer", "pending");
-  Recorder r(c, actor, now);
+  Recorder r(c, actor, now, ctx);
   if (internal) {
     r.add("note", {{"body", body}}, /*internal=*/true);
     return r.finish();
@@ -330,7 +314,7 @@ Result<Change> add_reply(const Case& c, const std::string& body, bool internal, 
 }
 
 Result<Change> escalate(const Case& c, const std::string& reason, const Actor& actor,
-                        Instant now) {
+                        Instant now, const CaseContext& ctx) {
   if (actor.role == Role::kCustomer) return forbid("customers cannot escalate cases");
   if (!acts_at_level(actor, c)) return forbid("the case is above your level");
   if (c.status == CaseStatus::kResolved || c.status == CaseStatus::kClosed)
@@ -339,7 +323,7 @@ Result<Change> escalate(const Case& c, const std::string& reason, const Actor& a
     return make_error(ErrorCode::kInvalidTransition,
                       "the case is already at level 3, the highest");
   ESCALA_TRY(check_text(reason, kMaxReason, "reason", true));
-  Recorder r(c, actor, now);
+  Recorder r(c, actor, now, ctx);
   r.c().level = c.level + 1;
   r.add("escalated", {{"from", c.level}, {"to", c.level + 1}, {"reason", reason}});
   if (c.status == CaseStatus::kPendingCustomer) r.set_status(CaseStatus::kOpen, "escalated");
@@ -347,13 +331,13 @@ Result<Change> escalate(const Case& c, const std::string& reason, const Actor& a
 }
 
 Result<Change> resolve(const Case& c, const std::string& resolution, const Actor& actor,
-                       Instant now) {
+                       Instant now, const CaseContext& ctx) {
   if (actor.role == Role::kCustomer) return forbid("customers confirm; agents resolve");
   if (!acts_at_level(actor, c)) return forbid("the case is above your level");
   if (c.status != CaseStatus::kOpen && c.status != CaseStatus::kPendingCustomer)
     return refuse(c, "resolve");
   ESCALA_TRY(check_text(resolution, kMaxBody, "resolution", true));
-  Recorder r(c, actor, now);
+  Recorder r(c, actor, now, ctx);
   r.c().resolved_at = now;
   r.c().resolved_level = c.level;
   r.add("resolved", {{"resolution", resolution}, {"level", c.level}});
@@ -361,10 +345,10 @@ Result<Change> resolve(const Case& c, const std::string& resolution, const Actor
   return r.finish();
 }
 
-Result<Change> confirm(const Case& c, const Actor& actor, Instant now) {
+Result<Change> confirm(const Case& c, const Actor& actor, Instant now, const CaseContext& ctx) {
   if (actor.role == Role::kCustomer && !can_view(actor, c)) return forbid("not your case");
   if (c.status != CaseStatus::kResolved) return refuse(c, "confirm the resolution of");
-  Recorder r(c, actor, now);
+  Recorder r(c, actor, now, ctx);
   r.c().closed_at = now;
   r.set_status(CaseStatus::kClosed, actor.role == Role::kCustomer ? "customer_confirmed"
                                                                   : "confirmation_recorded");
@@ -383,7 +367,7 @@ Result<Change> reopen(const Case& c, const std::string& reason, const Actor& act
       return make_error(ErrorCode::kInvalidTransition,
                         "the case closed too long ago to reopen; open a new case");
   }
-  Recorder r(c, actor, now);
+  Recorder r(c, actor, now, ctx);
   Case& n = r.c();
   int level = c.resolved_level >= kMinLevel ? c.resolved_level : c.level;
   n.level = level;

@@ -19,9 +19,13 @@ namespace escala::core {
 class DueCalculator {
  public:
   virtual ~DueCalculator() = default;
-  // N business seconds after `from` on the named calendar; nullopt if the calendar is unknown.
+  // N business seconds after `from` on the named calendar; nullopt if the calendar is unknown
+  // or never opens again.
   virtual std::optional<Instant> add(const std::string& calendar, Instant from,
                                      Seconds business) const = 0;
+  // Business time in [from, to) on the named calendar; nullopt if the calendar is unknown.
+  virtual std::optional<Millis> between(const std::string& calendar, Instant from,
+                                        Instant to) const = 0;
 };
 
 struct SlaTarget {
@@ -91,16 +95,16 @@ Result<Change> update_impact(const Case& c, const Impact& impact, const Actor& a
 Result<Change> change_severity(const Case& c, Severity severity, const std::string& reason,
                                const Actor& actor, Instant now, const CaseContext& ctx);
 Result<Change> assign(const Case& c, std::optional<int64_t> assignee, const std::string& name,
-                      const Actor& actor, Instant now);
+                      const Actor& actor, Instant now, const CaseContext& ctx);
 // A public reply, an internal note (staff) or a customer's message. `pending` asks the
 // customer and moves an open case to pending_customer.
 Result<Change> add_reply(const Case& c, const std::string& body, bool internal, bool pending,
-                         const Actor& actor, Instant now);
+                         const Actor& actor, Instant now, const CaseContext& ctx);
 Result<Change> escalate(const Case& c, const std::string& reason, const Actor& actor,
-                        Instant now);
+                        Instant now, const CaseContext& ctx);
 Result<Change> resolve(const Case& c, const std::string& resolution, const Actor& actor,
-                       Instant now);
-Result<Change> confirm(const Case& c, const Actor& actor, Instant now);
+                       Instant now, const CaseContext& ctx);
+Result<Change> confirm(const Case& c, const Actor& actor, Instant now, const CaseContext& ctx);
 Result<Change> reopen(const Case& c, const std::string& reason, const Actor& actor, Instant now,
                       const CaseContext& ctx);
 

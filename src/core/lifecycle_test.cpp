@@ -12,6 +12,9 @@ class WallDue final : public DueCalculator {
     last_calendar = calendar;
     return from + s;
   }
+  std::optional<Millis> between(const std::string&, Instant from, Instant to) const override {
+    return std::chrono::duration_cast<Millis>(to - from);
+  }
   mutable std::string last_calendar;
 };
 
@@ -76,15 +79,15 @@ TEST_F(LifecycleTest, CompleteIncidentOpensAtLevelOneAndStartsTheClocks) {
   EXPECT_TRUE(c.missing_fields.empty());
   ASSERT_TRUE(c.completed_at);
   EXPECT_EQ(*c.completed_at, t0_);
-  EXPECT_EQ(c.sla.response_due, t0_ + Seconds{7200});  // S3 default: 2 h response
-  EXPECT_EQ(c.sla.resolution_due, t0_ + Seconds{4 * 3600});
+  EXPECT_EQ(c.sla.response.due, t0_ + Seconds{7200});  // S3 default: 2 h response
+  EXPECT_EQ(c.sla.resolution.due, t0_ + Seconds{4 * 3600});
 }
 
 TEST_F(LifecycleTest, MissingDataWaitsAndTheClockStartsWhenComplete) {
   Case c = open(CaseType::kIncident, Json{{"extension", "204"}});
   EXPECT_EQ(c.status, CaseStatus::kAwaitingInfo);
   EXPECT_FALSE(c.completed_at);
-  EXPECT_FALSE(c.sla.response_due);
+  EXPECT_FALSE(c.sla.response.due);
   Case d = ok(update_fields(c,
                             Json{{"direction", "outbound"},
                                  {"counterpart_number", "5541708422"},
@@ -92,7 +95,7 @@ TEST_F(LifecycleTest, MissingDataWaitsAndTheClockStartsWhenComplete) {
                             customer_, t1_, ctx_));
   EXPECT_EQ(d.status, CaseStatus::kOpen);
   EXPECT_EQ(*d.completed_at, t1_);
-  EXPECT_EQ(d.sla.response_due, t1_ + Seconds{7200});
+  EXPECT_EQ(d.sla.response.due, t1_ + Seconds{7200});
   EXPECT_EQ(d.fields["occurred_at"], "2026-11-26T16:30:00Z");  // read at UTC-6
 }
 
@@ -148,85 +151,85 @@ TEST_F(LifecycleTest, SeverityChangeRecomputesTargetsFromTheOriginalStart) {
   Case c = complete_incident();
   Case d = ok(change_severity(c, Severity::kS1, "outage confirmed", agent1_, t1_, ctx_));
   EXPECT_EQ(d.sla.calendar, "24x7");
-  EXPECT_EQ(d.sla.response_due, t0_ + Seconds{3600});
-  EXPECT_EQ(d.sla.resolution_due, t0_ + Seconds{3 * 3600});
+  EXPECT_EQ(d.sla.response.due, t0_ + Seconds{3600});
+  EXPECT_EQ(d.sla.resolution.due, t0_ + Seconds{3 * 3600});
 }
 
 TEST_F(LifecycleTest, EscalationClimbsOneLevelAtATimeAndStopsAtThree) {
   Case c = complete_incident();
-  Case l2 = ok(escalate(c, "needs SBC logs", agent1_, t1_));
+  Case l2 = ok(escalate(c, "needs SBC logs", agent1_, t1_, ctx_));
   EXPECT_EQ(l2.level, 2);
-  EXPECT_EQ(code(escalate(l2, "again", agent1_, t1_)), ErrorCode::kPermissionDenied);
-  Case l3 = ok(escalate(l2, "carrier issue", agent2_, t1_));
+  EXPECT_EQ(code(escalate(l2, "again", agent1_, t1_, ctx_)), ErrorCode::kPermissionDenied);
+  Case l3 = ok(escalate(l2, "carrier issue", agent2_, t1_, ctx_));
   EXPECT_EQ(l3.level, 3);
-  EXPECT_EQ(code(escalate(l3, "beyond", agent3_, t1_)), ErrorCode::kInvalidTransition);
-  EXPECT_EQ(code(escalate(c, "no reason", customer_, t1_)), ErrorCode::kPermissionDenied);
-  EXPECT_EQ(code(escalate(c, "", agent1_, t1_)), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(code(escalate(l3, "beyond", agent3_, t1_, ctx_)), ErrorCode::kInvalidTransition);
+  EXPECT_EQ(code(escalate(c, "no reason", customer_, t1_, ctx_)), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(code(escalate(c, "", agent1_, t1_, ctx_)), ErrorCode::kInvalidArgument);
 }
 
 TEST_F(LifecycleTest, EscalationIsAllowedWhileAwaitingInfo) {
   Case c = open(CaseType::kIncident, Json::object());
-  Case d = ok(escalate(c, "VIP", agent1_, t1_));
+  Case d = ok(escalate(c, "VIP", agent1_, t1_, ctx_));
   EXPECT_EQ(d.level, 2);
   EXPECT_EQ(d.status, CaseStatus::kAwaitingInfo);
 }
 
 TEST_F(LifecycleTest, EscalatingAPendingCaseReopensIt) {
-  Case c = ok(add_reply(complete_incident(), "¿Puede reiniciar el teléfono?", false, true, agent1_, t1_));
+  Case c = ok(add_reply(complete_incident(), "¿Puede reiniciar el teléfono?", false, true, agent1_, t1_, ctx_));
   ASSERT_EQ(c.status, CaseStatus::kPendingCustomer);
-  Case d = ok(escalate(c, "no answer needed", agent1_, t1_));
+  Case d = ok(escalate(c, "no answer needed", agent1_, t1_, ctx_));
   EXPECT_EQ(d.status, CaseStatus::kOpen);
 }
 
 TEST_F(LifecycleTest, PendingReplyWaitsForTheCustomerWhoseAnswerReopens) {
   Case c = complete_incident();
-  Case p = ok(add_reply(c, "¿Desde cuándo?", false, true, agent1_, t1_));
+  Case p = ok(add_reply(c, "¿Desde cuándo?", false, true, agent1_, t1_, ctx_));
   EXPECT_EQ(p.status, CaseStatus::kPendingCustomer);
   EXPECT_EQ(*p.first_response_at, t1_);
-  Case o = ok(add_reply(p, "Desde ayer", false, false, customer_, t1_ + Seconds{60}));
+  Case o = ok(add_reply(p, "Desde ayer", false, false, customer_, t1_ + Seconds{60}, ctx_));
   EXPECT_EQ(o.status, CaseStatus::kOpen);
 }
 
 TEST_F(LifecycleTest, ReplyWhileAwaitingInfoDoesNotCountAsResponse) {
   Case c = open(CaseType::kIncident, Json::object());
-  Case d = ok(add_reply(c, "Faltan datos", false, true, agent1_, t1_));
+  Case d = ok(add_reply(c, "Faltan datos", false, true, agent1_, t1_, ctx_));
   EXPECT_EQ(d.status, CaseStatus::kAwaitingInfo);
   EXPECT_FALSE(d.first_response_at);
 }
 
 TEST_F(LifecycleTest, InternalNotesAreStaffOnlyAndHidden) {
   Case c = complete_incident();
-  auto r = add_reply(c, "cliente difícil", true, false, agent1_, t1_);
+  auto r = add_reply(c, "cliente difícil", true, false, agent1_, t1_, ctx_);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->events[0].internal);
   EXPECT_EQ(r->events[0].type, "note");
   EXPECT_FALSE(r->after.first_response_at);
-  EXPECT_EQ(code(add_reply(c, "x", true, false, customer_, t1_)), ErrorCode::kPermissionDenied);
-  EXPECT_EQ(code(add_reply(c, "x", false, true, customer_, t1_)), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(code(add_reply(c, "x", true, false, customer_, t1_, ctx_)), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(code(add_reply(c, "x", false, true, customer_, t1_, ctx_)), ErrorCode::kPermissionDenied);
 }
 
 TEST_F(LifecycleTest, ResolveConfirmClose) {
   Case c = complete_incident();
-  EXPECT_EQ(code(confirm(c, customer_, t1_)), ErrorCode::kInvalidTransition);
-  Case r = ok(resolve(c, "Reconfigured the trunk", agent1_, t1_));
+  EXPECT_EQ(code(confirm(c, customer_, t1_, ctx_)), ErrorCode::kInvalidTransition);
+  Case r = ok(resolve(c, "Reconfigured the trunk", agent1_, t1_, ctx_));
   EXPECT_EQ(r.status, CaseStatus::kResolved);
-  EXPECT_EQ(code(resolve(r, "again", agent1_, t1_)), ErrorCode::kInvalidTransition);
-  EXPECT_EQ(code(add_reply(r, "anything?", false, true, agent1_, t1_)), ErrorCode::kInvalidTransition);
-  EXPECT_EQ(code(escalate(r, "late", agent1_, t1_)), ErrorCode::kInvalidTransition);
-  EXPECT_EQ(code(confirm(r, stranger_, t1_)), ErrorCode::kPermissionDenied);
-  Case closed = ok(confirm(r, customer_, t1_));
+  EXPECT_EQ(code(resolve(r, "again", agent1_, t1_, ctx_)), ErrorCode::kInvalidTransition);
+  EXPECT_EQ(code(add_reply(r, "anything?", false, true, agent1_, t1_, ctx_)), ErrorCode::kInvalidTransition);
+  EXPECT_EQ(code(escalate(r, "late", agent1_, t1_, ctx_)), ErrorCode::kInvalidTransition);
+  EXPECT_EQ(code(confirm(r, stranger_, t1_, ctx_)), ErrorCode::kPermissionDenied);
+  Case closed = ok(confirm(r, customer_, t1_, ctx_));
   EXPECT_EQ(closed.status, CaseStatus::kClosed);
   EXPECT_EQ(*closed.closed_at, t1_);
 }
 
 TEST_F(LifecycleTest, CannotResolveWhileAwaitingInfo) {
   Case c = open(CaseType::kIncident, Json::object());
-  EXPECT_EQ(code(resolve(c, "done", agent1_, t1_)), ErrorCode::kInvalidTransition);
+  EXPECT_EQ(code(resolve(c, "done", agent1_, t1_, ctx_)), ErrorCode::kInvalidTransition);
 }
 
 TEST_F(LifecycleTest, ReopenReturnsToTheLevelThatResolved) {
-  Case c = ok(escalate(complete_incident(), "specialist", agent1_, t1_));
-  Case r = ok(resolve(c, "fixed at L2", agent2_, t1_));
+  Case c = ok(escalate(complete_incident(), "specialist", agent1_, t1_, ctx_));
+  Case r = ok(resolve(c, "fixed at L2", agent2_, t1_, ctx_));
   EXPECT_EQ(r.resolved_level, 2);
   Case o = ok(reopen(r, "still no tone", customer_, t1_ + Seconds{60}, ctx_));
   EXPECT_EQ(o.status, CaseStatus::kOpen);
@@ -235,11 +238,11 @@ TEST_F(LifecycleTest, ReopenReturnsToTheLevelThatResolved) {
 }
 
 TEST_F(LifecycleTest, ClosedCasesReopenOnlyWithinTheWindow) {
-  Case closed = ok(confirm(ok(resolve(complete_incident(), "ok", agent1_, t1_)), customer_, t1_));
+  Case closed = ok(confirm(ok(resolve(complete_incident(), "ok", agent1_, t1_, ctx_)), customer_, t1_, ctx_));
   EXPECT_TRUE(reopen(closed, "again", customer_, t1_ + Seconds{3600}, ctx_).ok());
   EXPECT_EQ(code(reopen(closed, "again", customer_, t1_ + policy_.reopen_window + Seconds{1}, ctx_)),
             ErrorCode::kInvalidTransition);
-  EXPECT_EQ(code(add_reply(closed, "hola", false, false, customer_, t1_)),
+  EXPECT_EQ(code(add_reply(closed, "hola", false, false, customer_, t1_, ctx_)),
             ErrorCode::kInvalidTransition);
 }
 
@@ -257,17 +260,17 @@ TEST_F(LifecycleTest, CustomersActOnlyOnTheirAccount) {
 
 TEST_F(LifecycleTest, AgentsTakeCasesOnlyForThemselves) {
   Case c = complete_incident();
-  Case mine = ok(assign(c, agent1_.user_id, "Ana L1", agent1_, t1_));
+  Case mine = ok(assign(c, agent1_.user_id, "Ana L1", agent1_, t1_, ctx_));
   EXPECT_EQ(mine.assignee_id, agent1_.user_id);
-  EXPECT_EQ(code(assign(c, agent2_.user_id, "Beto", agent1_, t1_)), ErrorCode::kPermissionDenied);
-  Case other = ok(assign(c, agent2_.user_id, "Beto", supervisor_, t1_));
+  EXPECT_EQ(code(assign(c, agent2_.user_id, "Beto", agent1_, t1_, ctx_)), ErrorCode::kPermissionDenied);
+  Case other = ok(assign(c, agent2_.user_id, "Beto", supervisor_, t1_, ctx_));
   EXPECT_EQ(other.assignee_id, agent2_.user_id);
 }
 
 TEST_F(LifecycleTest, EventSequenceNumbersContinueTheHistory) {
   Case c = complete_incident();
   EXPECT_EQ(c.version, 2);  // created, status_changed
-  auto r = escalate(c, "why", agent1_, t1_);
+  auto r = escalate(c, "why", agent1_, t1_, ctx_);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->events[0].seq, 3);
   EXPECT_EQ(r->after.version, 3);
@@ -287,13 +290,13 @@ TEST(LifecycleLevels, PublicRepliesBelongToAgentsAtTheCasesLevel) {
   OpenCaseInput in;
   in.subject = "x";
   Case c = open_case(1, in, l1, t, ctx)->after;
-  c = escalate(c, "L2 please", l1, t)->after;
-  auto refused = add_reply(c, "hola", false, false, l1, t);
+  c = escalate(c, "L2 please", l1, t, ctx)->after;
+  auto refused = add_reply(c, "hola", false, false, l1, t, ctx);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ErrorCode::kPermissionDenied);
-  EXPECT_FALSE(add_reply(c, "¿datos?", false, true, l1, t).ok());
-  EXPECT_TRUE(add_reply(c, "note from L1", true, false, l1, t).ok());  // notes stay open to staff
-  EXPECT_TRUE(add_reply(c, "hola", false, false, l2, t).ok());
+  EXPECT_FALSE(add_reply(c, "¿datos?", false, true, l1, t, ctx).ok());
+  EXPECT_TRUE(add_reply(c, "note from L1", true, false, l1, t, ctx).ok());  // notes stay open to staff
+  EXPECT_TRUE(add_reply(c, "hola", false, false, l2, t, ctx).ok());
 }
 
 }  // namespace

@@ -51,10 +51,21 @@ struct Impact {
   std::string disruption;  // outage | serious | degraded | none
 };
 
+// One SLA clock (D2). Business time consumed is kept in `consumed` up to `running_since`;
+// while running, `due` is the instant the target is reached.
+struct SlaClock {
+  Seconds target{0};
+  Millis consumed{0};
+  std::optional<Instant> started_at;     // the case became complete
+  std::optional<Instant> running_since;  // running now; unset while paused or stopped
+  std::optional<Instant> stopped_at;     // met: first response, or resolution
+  std::optional<Instant> due;
+};
+
 struct SlaState {
   std::string calendar;
-  std::optional<Instant> response_due;
-  std::optional<Instant> resolution_due;
+  SlaClock response;
+  SlaClock resolution;
 };
 
 struct Case {

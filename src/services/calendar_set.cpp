@@ -34,4 +34,11 @@ std::optional<Instant> CalendarSet::add(const std::string& calendar, Instant fro
   return due;
 }
 
+std::optional<Millis> CalendarSet::between(const std::string& calendar, Instant from,
+                                           Instant to) const {
+  auto cal = find(calendar);
+  if (!cal) return std::nullopt;
+  return cal->between_millis(from, to);
+}
+
 }  // namespace escala::services

@@ -19,6 +19,8 @@ class CalendarSet final : public core::DueCalculator {
   Status put(core::CalendarSpec spec);
   std::optional<Instant> add(const std::string& calendar, Instant from,
                              Seconds business) const override;
+  std::optional<Millis> between(const std::string& calendar, Instant from,
+                                Instant to) const override;
   std::shared_ptr<const core::BusinessCalendar> find(const std::string& name) const;
 
  private:

@@ -2,6 +2,8 @@
 
 #include <date/tz.h>
 
+#include "core/sla.hpp"
+
 namespace escala::services {
 namespace {
 
@@ -171,7 +173,7 @@ Result<core::Case> CaseService::patch(const core::Actor& actor, std::string_view
       if (patch.assignee && actor.role == core::Role::kAgent && *patch.assignee != actor.user_id)
         return make_error(ErrorCode::kPermissionDenied,
                           "agents may assign cases to themselves only", "assignee");
-      auto ch = core::assign(total.after, patch.assignee, assignee_name, actor, now);
+      auto ch = core::assign(total.after, patch.assignee, assignee_name, actor, now, ctx);
       if (!ch.ok()) return ch.error();
       core::chain(total, std::move(ch).value());
     }
@@ -182,31 +184,31 @@ Result<core::Case> CaseService::patch(const core::Actor& actor, std::string_view
 Result<core::Case> CaseService::reply(const core::Actor& actor, std::string_view number,
                                       const std::string& body, bool internal, bool pending) {
   Instant now = clock_.now();
-  return mutate(actor, number, [&](const core::Case& c, const core::CaseContext&) {
-    return core::add_reply(c, body, internal, pending, actor, now);
+  return mutate(actor, number, [&](const core::Case& c, const core::CaseContext& ctx) {
+    return core::add_reply(c, body, internal, pending, actor, now, ctx);
   });
 }
 
 Result<core::Case> CaseService::escalate(const core::Actor& actor, std::string_view number,
                                          const std::string& reason) {
   Instant now = clock_.now();
-  return mutate(actor, number, [&](const core::Case& c, const core::CaseContext&) {
-    return core::escalate(c, reason, actor, now);
+  return mutate(actor, number, [&](const core::Case& c, const core::CaseContext& ctx) {
+    return core::escalate(c, reason, actor, now, ctx);
   });
 }
 
 Result<core::Case> CaseService::resolve(const core::Actor& actor, std::string_view number,
                                         const std::string& resolution) {
   Instant now = clock_.now();
-  return mutate(actor, number, [&](const core::Case& c, const core::CaseContext&) {
-    return core::resolve(c, resolution, actor, now);
+  return mutate(actor, number, [&](const core::Case& c, const core::CaseContext& ctx) {
+    return core::resolve(c, resolution, actor, now, ctx);
   });
 }
 
 Result<core::Case> CaseService::confirm(const core::Actor& actor, std::string_view number) {
   Instant now = clock_.now();
-  return mutate(actor, number, [&](const core::Case& c, const core::CaseContext&) {
-    return core::confirm(c, actor, now);
+  return mutate(actor, number, [&](const core::Case& c, const core::CaseContext& ctx) {
+    return core::confirm(c, actor, now, ctx);
   });
 }
 
@@ -216,6 +218,10 @@ Result<core::Case> CaseService::reopen(const core::Actor& actor, std::string_vie
   return mutate(actor, number, [&](const core::Case& c, const core::CaseContext& ctx) {
     return core::reopen(c, reason, actor, now, ctx);
   });
+}
+
+core::SlaReport CaseService::sla_report(const core::Case& c) const {
+  return core::report_sla(c.sla, policy_, clock_.now(), c.status);
 }
 
 Result<std::vector<core::BillableItem>> CaseService::billable_items(const core::Actor& actor,

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/lifecycle.hpp"
+#include "core/sla.hpp"
 #include "ports/case_store.hpp"
 #include "ports/clock.hpp"
 #include "ports/directory_store.hpp"
@@ -29,6 +30,8 @@ class CaseService {
               const ports::Clock& clock, core::CasePolicy policy, std::string number_prefix);
 
   const std::string& number_prefix() const { return prefix_; }
+  // The SLA clocks of a case as of now: consumed, remaining, percent, met or breached.
+  core::SlaReport sla_report(const core::Case& c) const;
   // The severity the desk's matrix (D3) suggests for an impact.
   core::Severity suggest_severity(const core::Impact& impact) const {
     return policy_.matrix.suggest(impact);

@@ -162,7 +162,7 @@ TEST_F(ServicesTest, CompletingDataByPatchOpensTheCaseAndChargesTheContract) {
   auto done = cases_.patch(customer_, cases_.number_of(*c), patch);
   ASSERT_TRUE(done.ok()) << done.error().message;
   EXPECT_EQ(done->status, core::CaseStatus::kOpen);
-  ASSERT_TRUE(done->sla.response_due);
+  ASSERT_TRUE(done->sla.response.due);
   auto items = cases_.billable_items(core::Actor::system(), "ACME");
   ASSERT_EQ(items->size(), 1u);
   EXPECT_EQ(cases_.billable_items(agent_, "ACME").error().code, ErrorCode::kPermissionDenied);

@@ -116,7 +116,7 @@ TEST_P(StoreContract, GetReturnsWhatWasStored) {
 TEST_P(StoreContract, UpdateAppliesTheChangeAndAppendsEvents) {
   core::Case c = create("a");
   auto r = cases().update(c.id, [&](const core::Case& cur) {
-    return core::escalate(cur, "needs L2", agent_, now_);
+    return core::escalate(cur, "needs L2", agent_, now_, ctx_);
   });
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->level, 2);
@@ -131,12 +131,12 @@ TEST_P(StoreContract, UpdateAppliesTheChangeAndAppendsEvents) {
 TEST_P(StoreContract, AFailedUpdateChangesNothing) {
   core::Case c = create("a");
   auto r = cases().update(c.id, [&](const core::Case& cur) {
-    return core::resolve(cur, "", agent_, now_);  // empty resolution: refused
+    return core::resolve(cur, "", agent_, now_, ctx_);  // empty resolution: refused
   });
   ASSERT_FALSE(r.ok());
   EXPECT_EQ((*cases().get(c.id))->version, c.version);
   auto missing = cases().update(12345, [&](const core::Case& cur) {
-    return core::escalate(cur, "x", agent_, now_);
+    return core::escalate(cur, "x", agent_, now_, ctx_);
   });
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
@@ -146,7 +146,7 @@ TEST_P(StoreContract, EventsHideInternalNotesAndPaginate) {
   core::Case c = create("a");
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(cases().update(c.id, [&](const core::Case& cur) {
-      return core::add_reply(cur, "note " + std::to_string(i), i % 2 == 0, false, agent_, now_);
+      return core::add_reply(cur, "note " + std::to_string(i), i % 2 == 0, false, agent_, now_, ctx_);
     }).ok());
   }
   auto all = cases().events({c.id, true, 0, 100});
@@ -199,7 +199,7 @@ TEST_P(StoreContract, SearchFindsRepliesAndFields) {
   core::Case c = create("Problema", "ACME", core::CaseType::kIncident,
                         Json{{"counterpart_number", "+525541708422"}});
   ASSERT_TRUE(cases().update(c.id, [&](const core::Case& cur) {
-    return core::add_reply(cur, "El carrier devolvió 486 Busy", false, false, customer_, now_);
+    return core::add_reply(cur, "El carrier devolvió 486 Busy", false, false, customer_, now_, ctx_);
   }).ok());
   ports::CaseQuery q;
   q.text = "devolvio";
@@ -264,7 +264,7 @@ TEST_P(StoreContract, ConcurrentUpdatesAreNotLost) {
     threads.emplace_back([&] {
       for (int i = 0; i < kEach; ++i)
         EXPECT_TRUE(cases().update(c.id, [&](const core::Case& cur) {
-          return core::add_reply(cur, "x", true, false, agent_, now_);
+          return core::add_reply(cur, "x", true, false, agent_, now_, ctx_);
         }).ok());
     });
   for (auto& t : threads) t.join();

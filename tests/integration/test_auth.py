@@ -34,6 +34,23 @@ class HealthAndDocs(ServerTestCase):
         self.assertIn("application/json", r.header("Content-Type") or "")
 
 
+    def test_openapi_document_describes_the_contract_routes(self):
+        doc = self.http.get(API + "/openapi.json").json
+        paths = doc.get("paths", {})
+        for path, method in [("/api/v1/auth/login", "post"), ("/api/v1/accounts", "post"),
+                             ("/api/v1/accounts/{code}/contacts", "post"),
+                             ("/api/v1/cases", "post"), ("/api/v1/cases", "get"),
+                             ("/api/v1/cases/{number}", "get"), ("/api/v1/cases/{number}", "patch"),
+                             ("/api/v1/cases/{number}/events", "get"),
+                             ("/api/v1/cases/{number}/replies", "post"),
+                             ("/api/v1/cases/{number}/escalate", "post"),
+                             ("/api/v1/cases/{number}/resolve", "post"),
+                             ("/api/v1/cases/{number}/confirm", "post"),
+                             ("/api/v1/cases/{number}/reopen", "post")]:
+            with self.subTest(path=path, method=method):
+                self.assertIn(path, paths)
+                self.assertIn(method, paths[path])
+
     def test_keep_alive_connection_serves_several_requests(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
         try:

@@ -260,6 +260,26 @@ class Lifecycle(ServerTestCase):
         self.assertError(self.act(n, "reopen", {}, as_="customer"), 400, field="reason")
         self.assertEqual(self.case(n)["status"], "resolved")
 
+    def test_customer_writing_on_a_resolved_case_keeps_it_resolved(self):
+        # D4a: a message on a resolved case reopens it only when it says "not solved"
+        # (that is the reopen action); a plain message is recorded and changes nothing else.
+        n = self.create_case(incident("LIFE"))["number"]
+        self.act(n, "resolve", {"resolution": "done"})
+        r = self.act(n, "replies", {"body": "Gracias, lo probaré mañana"}, as_="customer")
+        self.assertEqual(r.status, 201, str(r))
+        self.assertEqual(r.json["status"], "resolved")
+        self.assertEqual(self.event_types(n)[-1], "customer_message")
+
+    def test_closed_case_data_is_frozen(self):
+        n = self.create_case(incident("LIFE"))["number"]
+        self.act(n, "resolve", {"resolution": "done"})
+        self.act(n, "confirm", as_="customer")
+        r = self.api("PATCH", f"/cases/{n}", {"fields": {"extension": "999"}}, as_="customer")
+        self.assertError(r, 409)
+        r = self.api("PATCH", f"/cases/{n}", {"severity": "S1", "reason": "x"}, as_="l1")
+        self.assertError(r, 409)
+        self.assertEqual(self.case(n)["fields"]["extension"], "101")
+
     def test_agent_records_phone_confirmation(self):
         n = self.create_case(incident("LIFE"))["number"]
         self.act(n, "resolve", {"resolution": "done"})

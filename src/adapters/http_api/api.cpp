@@ -454,7 +454,7 @@ Response Api::route(const Request& req) {
     in.severity_reason = reason->value_or("");
     auto created = cases_.open(actor, std::move(in));
     if (!created.ok()) return error_response(created.error());
-    Response r = json_response(201, case_json(*created, prefix, staff));
+    Response r = json_response(201, case_json(*created, prefix, staff, cases_.sla_report(*created)));
     r.headers.emplace_back("Location", "/api/v1/cases/" + cases_.number_of(*created));
     return r;
   }
@@ -499,7 +499,7 @@ Response Api::route(const Request& req) {
     auto page = cases_.list(actor, q);
     if (!page.ok()) return error_response(page.error());
     Json items = Json::array();
-    for (const auto& c : page->items) items.push_back(case_json(c, prefix, staff));
+    for (const auto& c : page->items) items.push_back(case_json(c, prefix, staff, cases_.sla_report(c)));
     std::optional<std::string> next;
     if (page->next_before) next = core::format_case_number(prefix, *page->next_before);
     return json_response(200, list_json(items, page->total, next));
@@ -509,7 +509,7 @@ Response Api::route(const Request& req) {
   const std::string number = s[1];
   auto answer = [&](const Result<core::Case>& c, int status = 200) {
     if (!c.ok()) return error_response(c.error());
-    return json_response(status, case_json(*c, prefix, staff));
+    return json_response(status, case_json(*c, prefix, staff, cases_.sla_report(*c)));
   };
   if (n == 2) {
     if (m == "GET") return answer(cases_.get(actor, number));

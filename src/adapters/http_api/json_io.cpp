@@ -1,5 +1,7 @@
 #include "adapters/http_api/json_io.hpp"
 
+#include <cmath>
+
 #include "core/text.hpp"
 
 namespace escala::adapters::http {
@@ -115,10 +117,20 @@ Response error_response(const Error& error) {
   return r;
 }
 
-Json case_json(const core::Case& c, const std::string& prefix, bool staff) {
-  const bool paused = c.status == core::CaseStatus::kAwaitingInfo ||
-                      c.status == core::CaseStatus::kPendingCustomer ||
-                      c.status == core::CaseStatus::kResolved;
+Json clock_json(const core::ClockReport& k) {
+  auto secs = [](Millis m) { return std::chrono::duration_cast<Seconds>(m).count(); };
+  return Json{{"target_seconds", k.target.count()},
+              {"consumed_seconds", secs(k.consumed)},
+              {"remaining_seconds", secs(k.remaining)},
+              {"percent", std::round(k.percent * 10) / 10},
+              {"running", k.running},
+              {"due", opt_time(k.due)},
+              {"met", k.met},
+              {"breached", k.breached}};
+}
+
+Json case_json(const core::Case& c, const std::string& prefix, bool staff,
+               const core::SlaReport& sla) {
   Json j = {
       {"number", core::format_case_number(prefix, c.id)},
       {"type", core::to_string(c.type)},
@@ -138,12 +150,14 @@ Json case_json(const core::Case& c, const std::string& prefix, bool staff) {
       {"fields", c.fields},
       {"missing_fields", c.missing_fields},
       {"sla",
-       {{"calendar", c.sla.calendar},
-        {"response_due", opt_time(c.sla.response_due)},
-        {"resolution_due", opt_time(c.sla.resolution_due)},
-        {"response_met_at", opt_time(c.first_response_at)},
+       {{"calendar", sla.calendar},
+        {"response_due", opt_time(sla.response.due)},
+        {"resolution_due", opt_time(sla.resolution.due)},
+        {"response_met_at", opt_time(sla.response.stopped_at)},
         {"resolved_at", opt_time(c.resolved_at)},
-        {"paused", paused}}},
+        {"paused", sla.paused},
+        {"response", clock_json(sla.response)},
+        {"resolution", clock_json(sla.resolution)}}},
       {"created_at", format_iso8601(c.created_at)},
       {"updated_at", format_iso8601(c.updated_at)},
       {"completed_at", opt_time(c.completed_at)},

@@ -9,6 +9,7 @@
 
 #include "adapters/http_api/http_types.hpp"
 #include "core/model.hpp"
+#include "core/sla.hpp"
 #include "core/result.hpp"
 
 namespace escala::adapters::http {
@@ -35,7 +36,8 @@ Response error_response(const Error& error);
 int http_status_for(ErrorCode code);
 
 // How a case, event, account… looks to API clients. `staff` views include internal data.
-Json case_json(const core::Case& c, const std::string& prefix, bool staff);
+Json case_json(const core::Case& c, const std::string& prefix, bool staff,
+               const core::SlaReport& sla);
 Json event_json(const core::Event& e);
 Json account_json(const core::Account& a);
 Json contact_json(const core::Contact& c);

@@ -17,6 +17,26 @@ std::optional<Instant> get_opt_ms(const Json& j, const char* key) {
   return from_unix_millis(it->get<long long>());
 }
 
+Json clock_to_json(const core::SlaClock& k) {
+  return Json{{"target_s", k.target.count()},
+              {"consumed_ms", k.consumed.count()},
+              {"started_at", opt_ms(k.started_at)},
+              {"running_since", opt_ms(k.running_since)},
+              {"stopped_at", opt_ms(k.stopped_at)},
+              {"due", opt_ms(k.due)}};
+}
+
+core::SlaClock clock_from_json(const Json& j) {
+  core::SlaClock k;
+  k.target = Seconds{j.value("target_s", 0LL)};
+  k.consumed = Millis{j.value("consumed_ms", 0LL)};
+  k.started_at = get_opt_ms(j, "started_at");
+  k.running_since = get_opt_ms(j, "running_since");
+  k.stopped_at = get_opt_ms(j, "stopped_at");
+  k.due = get_opt_ms(j, "due");
+  return k;
+}
+
 }  // namespace
 
 std::string case_to_doc(const core::Case& c) {
@@ -50,8 +70,8 @@ std::string case_to_doc(const core::Case& c) {
       {"resolved_level", c.resolved_level},
       {"sla",
        {{"calendar", c.sla.calendar},
-        {"response_due", opt_ms(c.sla.response_due)},
-        {"resolution_due", opt_ms(c.sla.resolution_due)}}},
+        {"response", clock_to_json(c.sla.response)},
+        {"resolution", clock_to_json(c.sla.resolution)}}},
       {"version", c.version},
   };
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -89,8 +109,8 @@ Result<core::Case> case_from_doc(const std::string& doc) {
     c.resolved_level = j.value("resolved_level", 0);
     const Json& sla = j.at("sla");
     c.sla.calendar = sla.value("calendar", "");
-    c.sla.response_due = get_opt_ms(sla, "response_due");
-    c.sla.resolution_due = get_opt_ms(sla, "resolution_due");
+    c.sla.response = clock_from_json(sla.at("response"));
+    c.sla.resolution = clock_from_json(sla.at("resolution"));
     c.version = j.at("version").get<int64_t>();
     return c;
   } catch (const std::exception& e) {

@@ -1,0 +1,159 @@
+#include "core/sla.hpp"
+
+#include <algorithm>
+
+#include "core/lifecycle.hpp"
+
+namespace escala::core {
+namespace {
+
+Millis elapsed(const CasePolicy& p, const std::string& calendar, Instant from, Instant to) {
+  if (!p.due || to <= from) return Millis{0};
+  return p.due->between(calendar, from, to).value_or(Millis{0});
+}
+
+// Due instant of a running clock: the remaining target laid out from `running_since`.
+void set_due(SlaClock& k, const std::string& calendar, const CasePolicy& p) {
+  k.due.reset();
+  if (!k.running_since || !p.due) return;
+  Millis remaining = std::chrono::duration_cast<Millis>(k.target) - k.consumed;
+  if (remaining <= Millis{0}) {
+    k.due = *k.running_since;  // already over: due no later than now
+    return;
+  }
+  // Business calendars count whole seconds; round the remainder up.
+  auto secs = std::chrono::ceil<Seconds>(remaining);
+  k.due = p.due->add(calendar, *k.running_since, secs);
+}
+
+// Folds the time run so far into `consumed`, keeping the clock running from `at`.
+void checkpoint(SlaClock& k, const std::string& calendar, Instant at, const CasePolicy& p) {
+  if (!k.running_since) return;
+  k.consumed += elapsed(p, calendar, *k.running_since, at);
+  k.running_since = at;
+}
+
+void start(SlaClock& k, const std::string& calendar, Instant at, const CasePolicy& p) {
+  if (k.started_at) return;
+  k.started_at = at;
+  k.consumed = Millis{0};
+  k.running_since = at;
+  set_due(k, calendar, p);
+}
+
+void pause(SlaClock& k, const std::string& calendar, Instant at, const CasePolicy& p) {
+  if (!k.running_since) return;
+  checkpoint(k, calendar, at, p);
+  k.running_since.reset();
+  k.due.reset();
+}
+
+void resume(SlaClock& k, const std::string& calendar, Instant at, const CasePolicy& p) {
+  if (!k.started_at || k.stopped_at || k.running_since) return;
+  k.running_since = at;
+  set_due(k, calendar, p);
+}
+
+void stop(SlaClock& k, const std::string& calendar, Instant at, const CasePolicy& p) {
+  if (!k.started_at || k.stopped_at) return;
+  checkpoint(k, calendar, at, p);
+  k.running_since.reset();
+  k.stopped_at = at;
+}
+
+void retarget(SlaState& sla, Severity severity, Instant at, const CasePolicy& p) {
+  // Consumed time is measured on the old calendar up to now, the rest on the new one.
+  checkpoint(sla.response, sla.calendar, at, p);
+  checkpoint(sla.resolution, sla.calendar, at, p);
+  const SlaTarget& t = p.target(severity);
+  sla.calendar = t.calendar;
+  sla.response.target = t.response;
+  sla.resolution.target = t.resolution;
+  set_due(sla.response, sla.calendar, p);
+  set_due(sla.resolution, sla.calendar, p);
+}
+
+bool is_waiting(std::string_view status) {
+  return status == "awaiting_info" || status == "pending_customer" || status == "resolved" ||
+         status == "closed";
+}
+
+ClockReport report_clock(const SlaClock& k, const std::string& calendar, const CasePolicy& p,
+                         Instant now) {
+  ClockReport r;
+  r.target = k.target;
+  r.consumed = k.consumed;
+  if (k.running_since) r.consumed += elapsed(p, calendar, *k.running_since, now);
+  Millis target = std::chrono::duration_cast<Millis>(k.target);
+  r.remaining = std::max(Millis{0}, target - r.consumed);
+  r.percent = target.count() > 0 ? 100.0 * static_cast<double>(r.consumed.count()) /
+                                       static_cast<double>(target.count())
+                                 : 0.0;
+  r.running = k.running_since.has_value();
+  r.breached = k.started_at && r.consumed > target;
+  r.met = k.stopped_at && !r.breached;
+  r.due = k.due;
+  r.stopped_at = k.stopped_at;
+  return r;
+}
+
+}  // namespace
+
+void apply_sla_event(SlaState& sla, const Event& e, const CasePolicy& p) {
+  const Instant at = e.at;
+  if (e.type == "created") {
+    auto sev = parse_severity(e.data.value("severity", std::string()));
+    const SlaTarget& t = p.target(sev.value_or(Severity::kS3));
+    sla.calendar = t.calendar;
+    sla.response.target = t.response;
+    sla.resolution.target = t.resolution;
+  } else if (e.type == "status_changed") {
+    const std::string from = e.data.value("from", std::string());
+    const std::string to = e.data.value("to", std::string());
+    if (to == "open" && from == "awaiting_info" && !sla.response.started_at) {
+      start(sla.response, sla.calendar, at, p);
+      start(sla.resolution, sla.calendar, at, p);
+    } else if (to == "open") {
+      resume(sla.response, sla.calendar, at, p);
+      resume(sla.resolution, sla.calendar, at, p);
+    } else if (is_waiting(to)) {
+      pause(sla.response, sla.calendar, at, p);
+      pause(sla.resolution, sla.calendar, at, p);
+    }
+  } else if (e.type == "severity_changed") {
+    if (auto sev = parse_severity(e.data.value("new", std::string()))) retarget(sla, *sev, at, p);
+  } else if (e.type == "reply") {
+    // The first public reply by a person stops the response clock (D2); automatic
+    // messages do not count.
+    if (e.actor_role != Role::kSystem) stop(sla.response, sla.calendar, at, p);
+  } else if (e.type == "resolved") {
+    stop(sla.response, sla.calendar, at, p);  // the resolution notice answers the customer
+    stop(sla.resolution, sla.calendar, at, p);
+  } else if (e.type == "reopened") {
+    sla.resolution.stopped_at.reset();  // resumes when the case is open again
+  }
+}
+
+SlaState replay_sla(const std::vector<Event>& events, const CasePolicy& policy) {
+  SlaState sla;
+  for (const auto& e : events) apply_sla_event(sla, e, policy);
+  return sla;
+}
+
+void recompute_due(SlaState& sla, const CasePolicy& policy) {
+  set_due(sla.response, sla.calendar, policy);
+  set_due(sla.resolution, sla.calendar, policy);
+}
+
+SlaReport report_sla(const SlaState& sla, const CasePolicy& policy, Instant now,
+                     CaseStatus status) {
+  SlaReport r;
+  r.calendar = sla.calendar;
+  r.paused = status == CaseStatus::kAwaitingInfo || status == CaseStatus::kPendingCustomer ||
+             status == CaseStatus::kResolved;
+  r.response = report_clock(sla.response, sla.calendar, policy, now);
+  r.resolution = report_clock(sla.resolution, sla.calendar, policy, now);
+  return r;
+}
+
+}  // namespace escala::core
