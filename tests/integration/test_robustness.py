@@ -92,12 +92,10 @@ class Durability(unittest.TestCase):
 
     def setUp(self):
         self.server = EscalaServer()
+        self.addCleanup(self.server.cleanup)  # runs even when setUp fails
         r = self.server.add_user(ADMIN_EMAIL, "Admin", "admin", ADMIN_PASSWORD)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.server.start()
-
-    def tearDown(self):
-        self.server.cleanup()
 
     def test_acknowledged_cases_survive_kill_9(self):
         http = self.server.client()

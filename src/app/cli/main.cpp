@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <sstream>
 
 #include "adapters/sodium_crypto/sodium_crypto.hpp"
 #include "adapters/system_clock/system_clock.hpp"
@@ -43,6 +44,26 @@ int user_add(const app::DeskLocation& where, services::NewUser user, const std::
   return 0;
 }
 
+// `calendar due --batch`: one "FROM SECONDS" pair per input line, one answer per output
+// line ("error: ..." for a bad line), for scripts and differential tests.
+int calendar_batch(const core::BusinessCalendar& cal) {
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream in(line);
+    std::string from_text;
+    long long seconds = -1;
+    in >> from_text >> seconds;
+    auto from = parse_iso8601(from_text);
+    if (!from || seconds < 0) {
+      std::cout << "error: expected an ISO 8601 instant and a number of seconds\n";
+      continue;
+    }
+    Instant due = cal.add(*from, Seconds{seconds});
+    std::cout << (due == core::kNever ? std::string("never") : format_iso8601(due)) << "\n";
+  }
+  return 0;
+}
+
 int calendar_command(const std::optional<app::DeskLocation>& where, const std::string& name,
                      const std::string& from_text, const std::optional<long long>& seconds,
                      const std::string& to_text) {
@@ -57,6 +78,7 @@ int calendar_command(const std::optional<app::DeskLocation>& where, const std::s
   }
   auto cal = calendars.find(name);
   if (!cal) return fail("no calendar '" + name + "' (built in: support, 24x7)");
+  if (from_text == "-" && seconds) return calendar_batch(*cal);
   auto from = parse_iso8601(from_text);
   if (!from) return fail("--from must be an ISO 8601 instant with a zone, e.g. 2026-11-27T10:00:00Z");
   if (seconds) {
@@ -118,8 +140,10 @@ int main(int argc, char** argv) {
   std::optional<long long> seconds;
   auto* due_cmd = cal_cmd->add_subcommand("due", "the instant N business seconds after --from");
   due_cmd->add_option("--calendar", cal_name)->required();
-  due_cmd->add_option("--from", from_text)->required();
-  due_cmd->add_option("--seconds", seconds)->required();
+  bool batch = false;
+  due_cmd->add_option("--from", from_text, "ISO 8601 instant with a zone");
+  due_cmd->add_option("--seconds", seconds, "business seconds to add");
+  due_cmd->add_flag("--batch", batch, "read \"FROM SECONDS\" lines on stdin, answer one per line");
   add_location(due_cmd);
   auto* between_cmd = cal_cmd->add_subcommand("between", "business seconds from --from to --to");
   between_cmd->add_option("--calendar", cal_name)->required();
@@ -145,8 +169,11 @@ int main(int argc, char** argv) {
     if (cmd->count("--data-dir") == 0 && cmd->count("--db") == 0) return std::nullopt;
     return where;
   };
-  if (due_cmd->parsed())
+  if (due_cmd->parsed()) {
+    if (batch) return calendar_command(desk_if_given(due_cmd), cal_name, "-", 0LL, "");
+    if (from_text.empty() || !seconds) return fail("calendar due needs --from and --seconds (or --batch)");
     return calendar_command(desk_if_given(due_cmd), cal_name, from_text, seconds, "");
+  }
   if (between_cmd->parsed())
     return calendar_command(desk_if_given(between_cmd), cal_name, from_text, std::nullopt, to_text);
   return 0;
