@@ -47,7 +47,9 @@ class Recorder {
   }
 
   Change finish() {
+    if (change_.events.empty()) return std::move(change_);
     change_.after.updated_at = now_;
+    if (policy_) change_.after.sla.next_timer_at = next_timer(change_.after.sla, *policy_);
     return std::move(change_);
   }
 
@@ -135,6 +137,33 @@ bool acts_at_level(const Actor& actor, const Case& c) {
   return false;
 }
 
+Result<Change> fire_sla_timers(const Case& c, Instant now, const CaseContext& ctx) {
+  Recorder r(c, Actor::system(), now, ctx);
+  if (!ctx.policy) return r.finish();
+  const int warn = ctx.policy->warn_percent;
+  // Fire in instant order; each event updates the clocks before the next is considered.
+  for (;;) {
+    auto timers = pending_timers(r.c().sla, *ctx.policy);
+    std::optional<SlaTimer> first;
+    for (const auto& t : timers)
+      if (t.fire_at <= now && (!first || t.fire_at < first->fire_at)) first = t;
+    if (!first) break;
+    bool response = first->kind == TimerKind::kResponseWarning ||
+                    first->kind == TimerKind::kResponseBreach;
+    bool breach = first->kind == TimerKind::kResponseBreach ||
+                  first->kind == TimerKind::kResolutionBreach;
+    const SlaClock& k = response ? r.c().sla.response : r.c().sla.resolution;
+    Json data = {{"target", response ? "response" : "resolution"},
+                 {"due_at", k.due ? Json(format_iso8601(*k.due)) : Json(nullptr)},
+                 {"fire_at", format_iso8601(first->fire_at)},
+                 {"level", r.c().level},
+                 {"severity", to_string(r.c().severity)}};
+    if (!breach) data["percent"] = warn;
+    r.add(breach ? "sla_breached" : "sla_warning", std::move(data));
+  }
+  return r.finish();
+}
+
 void chain(Change& base, Change&& more) {
   base.after = std::move(more.after);
   for (auto& e : more.events) base.events.push_back(std::move(e));
@@ -217,6 +246,8 @@ Result<Change> update_fields(const Case& c, const Json& patch, const Actor& acto
 Result<Change> update_impact(const Case& c, const Impact& impact, const Actor& actor,
                              Instant now, const CaseContext& ctx) {
   if (!may_edit_data(actor, c)) return forbid("not your case");
+  // The impact moves the severity: staff need the case's level, as for the severity itself.
+  if (actor.is_staff() && !acts_at_level(actor, c)) return forbid("the case is above your level");
   if (c.status == CaseStatus::kClosed) return refuse(c, "change the impact of");
   ESCALA_TRY(validate_impact(impact));
   const SeverityMatrix matrix = ctx.policy ? ctx.policy->matrix : SeverityMatrix{};
@@ -347,6 +378,7 @@ Result<Change> resolve(const Case& c, const std::string& resolution, const Actor
 
 Result<Change> confirm(const Case& c, const Actor& actor, Instant now, const CaseContext& ctx) {
   if (actor.role == Role::kCustomer && !can_view(actor, c)) return forbid("not your case");
+  if (actor.is_staff() && !acts_at_level(actor, c)) return forbid("the case is above your level");
   if (c.status != CaseStatus::kResolved) return refuse(c, "confirm the resolution of");
   Recorder r(c, actor, now, ctx);
   r.c().closed_at = now;
@@ -358,6 +390,7 @@ Result<Change> confirm(const Case& c, const Actor& actor, Instant now, const Cas
 Result<Change> reopen(const Case& c, const std::string& reason, const Actor& actor, Instant now,
                       const CaseContext& ctx) {
   if (actor.role == Role::kCustomer && !can_view(actor, c)) return forbid("not your case");
+  if (actor.is_staff() && !acts_at_level(actor, c)) return forbid("the case is above your level");
   ESCALA_TRY(check_text(reason, kMaxReason, "reason", true));
   if (c.status != CaseStatus::kResolved && c.status != CaseStatus::kClosed)
     return refuse(c, "reopen");

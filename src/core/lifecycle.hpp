@@ -45,6 +45,8 @@ struct CasePolicy {
   }};
   // A closed case may be reopened for this long after it closed.
   Seconds reopen_window{30 * 24 * 3600};
+  // A warning is recorded when this share of a target is consumed (D6).
+  int warn_percent = 75;
   const DueCalculator* due = nullptr;
 
   const SlaTarget& target(Severity s) const { return targets[static_cast<int>(s) - 1]; }
@@ -107,6 +109,10 @@ Result<Change> resolve(const Case& c, const std::string& resolution, const Actor
 Result<Change> confirm(const Case& c, const Actor& actor, Instant now, const CaseContext& ctx);
 Result<Change> reopen(const Case& c, const std::string& reason, const Actor& actor, Instant now,
                       const CaseContext& ctx);
+
+// Records the SLA warnings and breaches due at `now` (by the system). A change without
+// events when nothing is due.
+Result<Change> fire_sla_timers(const Case& c, Instant now, const CaseContext& ctx);
 
 // Appends `more` to `base` (both changes of the same case, `more` computed from base.after).
 void chain(Change& base, Change&& more);

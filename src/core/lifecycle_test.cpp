@@ -267,6 +267,19 @@ TEST_F(LifecycleTest, AgentsTakeCasesOnlyForThemselves) {
   EXPECT_EQ(other.assignee_id, agent2_.user_id);
 }
 
+// Regression: the impact, reopen and confirm were open to agents below the case's level.
+TEST_F(LifecycleTest, AgentsBelowTheCasesLevelCannotMoveItsSeverityOrState) {
+  Case l2 = ok(escalate(complete_incident(), "specialist", agent1_, t1_, ctx_));
+  EXPECT_EQ(code(update_impact(l2, Impact{"all", "outage"}, agent1_, t1_, ctx_)),
+            ErrorCode::kPermissionDenied);
+  Case resolved = ok(resolve(l2, "fixed", agent2_, t1_, ctx_));
+  EXPECT_EQ(code(reopen(resolved, "again", agent1_, t1_, ctx_)), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(code(confirm(resolved, agent1_, t1_, ctx_)), ErrorCode::kPermissionDenied);
+  EXPECT_TRUE(reopen(resolved, "again", agent2_, t1_, ctx_).ok());
+  EXPECT_TRUE(confirm(resolved, supervisor_, t1_, ctx_).ok());
+  EXPECT_TRUE(update_impact(l2, Impact{"all", "outage"}, customer_, t1_, ctx_).ok());
+}
+
 TEST_F(LifecycleTest, EventSequenceNumbersContinueTheHistory) {
   Case c = complete_incident();
   EXPECT_EQ(c.version, 2);  // created, status_changed

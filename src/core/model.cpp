@@ -80,6 +80,7 @@ std::optional<int64_t> parse_case_number(std::string_view prefix, std::string_vi
   int64_t v = 0;
   auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
   if (ec != std::errc{} || p != digits.data() + digits.size() || v <= 0) return std::nullopt;
+  if (format_case_number(prefix, v) != number) return std::nullopt;  // one spelling per case
   return v;
 }
 

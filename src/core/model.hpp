@@ -60,12 +60,18 @@ struct SlaClock {
   std::optional<Instant> running_since;  // running now; unset while paused or stopped
   std::optional<Instant> stopped_at;     // met: first response, or resolution
   std::optional<Instant> due;
+  // What has been announced in the current cycle (a reopen starts a new one): each
+  // warning and breach fires once per target and cycle (D6).
+  bool warned = false;
+  bool breach_recorded = false;
 };
 
 struct SlaState {
   std::string calendar;
   SlaClock response;
   SlaClock resolution;
+  // The earliest instant a warning or breach is due, if any: what the scheduler waits for.
+  std::optional<Instant> next_timer_at;
 };
 
 struct Case {

@@ -131,7 +131,44 @@ void apply_sla_event(SlaState& sla, const Event& e, const CasePolicy& p) {
     stop(sla.resolution, sla.calendar, at, p);
   } else if (e.type == "reopened") {
     sla.resolution.stopped_at.reset();  // resumes when the case is open again
+    sla.resolution.warned = false;      // a new cycle: warnings and breaches may fire again
+    sla.resolution.breach_recorded = false;
+  } else if (e.type == "sla_warning" || e.type == "sla_breached") {
+    SlaClock& k = e.data.value("target", std::string()) == "response" ? sla.response
+                                                                      : sla.resolution;
+    if (e.type == "sla_warning") k.warned = true;
+    else k.breach_recorded = k.warned = true;
   }
+}
+
+std::vector<SlaTimer> pending_timers(const SlaState& sla, const CasePolicy& p) {
+  std::vector<SlaTimer> out;
+  auto add = [&](const SlaClock& k, TimerKind warning, TimerKind breach) {
+    if (!k.running_since || k.stopped_at || !p.due) return;
+    const Millis target = std::chrono::duration_cast<Millis>(k.target);
+    auto at_share = [&](Millis share) -> std::optional<Instant> {
+      Millis left = share - k.consumed;
+      if (left <= Millis{0}) return *k.running_since;
+      return p.due->add(sla.calendar, *k.running_since, std::chrono::ceil<Seconds>(left));
+    };
+    if (!k.warned && p.warn_percent > 0 && p.warn_percent < 100) {
+      if (auto t = at_share(target * p.warn_percent / 100)) out.push_back({warning, *t});
+    }
+    if (!k.breach_recorded) {
+      // A breach is the first instant past the target.
+      if (auto t = at_share(target)) out.push_back({breach, *t});
+    }
+  };
+  add(sla.response, TimerKind::kResponseWarning, TimerKind::kResponseBreach);
+  add(sla.resolution, TimerKind::kResolutionWarning, TimerKind::kResolutionBreach);
+  return out;
+}
+
+std::optional<Instant> next_timer(const SlaState& sla, const CasePolicy& p) {
+  std::optional<Instant> next;
+  for (const auto& t : pending_timers(sla, p))
+    if (!next || t.fire_at < *next) next = t.fire_at;
+  return next;
 }
 
 SlaState replay_sla(const std::vector<Event>& events, const CasePolicy& policy) {
@@ -143,6 +180,7 @@ SlaState replay_sla(const std::vector<Event>& events, const CasePolicy& policy) 
 void recompute_due(SlaState& sla, const CasePolicy& policy) {
   set_due(sla.response, sla.calendar, policy);
   set_due(sla.resolution, sla.calendar, policy);
+  sla.next_timer_at = next_timer(sla, policy);
 }
 
 SlaReport report_sla(const SlaState& sla, const CasePolicy& policy, Instant now,

@@ -25,6 +25,17 @@ SlaState replay_sla(const std::vector<Event>& events, const CasePolicy& policy);
 // consumed is kept; the remainder is laid out on the calendar as it is now.
 void recompute_due(SlaState& sla, const CasePolicy& policy);
 
+enum class TimerKind { kResponseWarning, kResponseBreach, kResolutionWarning, kResolutionBreach };
+
+struct SlaTimer {
+  TimerKind kind;
+  Instant fire_at;
+};
+
+// The warnings and breaches still to announce for running clocks, with their instants.
+std::vector<SlaTimer> pending_timers(const SlaState& sla, const CasePolicy& policy);
+std::optional<Instant> next_timer(const SlaState& sla, const CasePolicy& policy);
+
 struct ClockReport {
   Seconds target{0};
   Millis consumed{0};   // business time so far (up to `now` when running)

@@ -72,6 +72,12 @@ class CaseStore {
   virtual Result<CasePage> list(const CaseQuery& query) = 0;
   virtual Result<EventPage> events(const EventQuery& query) = 0;
   virtual Result<std::vector<core::BillableItem>> billable_items(const std::string& account) = 0;
+
+  // SLA timers (each case's sla.next_timer_at, kept by the store beside the case).
+  // The earliest pending timer of all cases, if any.
+  virtual Result<std::optional<Instant>> next_sla_timer() = 0;
+  // Cases whose timer is due at `now`, earliest first, at most `limit`.
+  virtual Result<std::vector<int64_t>> cases_with_due_timers(Instant now, int limit) = 0;
 };
 
 }  // namespace escala::ports

@@ -31,6 +31,7 @@ class DirectoryStore {
   // Accounts ordered by code, after `after_code`.
   virtual Result<std::vector<core::Account>> list_accounts(const std::string& after_code,
                                                            int limit) = 0;
+  virtual Result<int64_t> count_accounts() = 0;
 
   virtual Result<core::Contact> create_contact(const core::Contact& contact) = 0;
   virtual Result<std::optional<core::Contact>> get_contact(int64_t id) = 0;
@@ -40,6 +41,7 @@ class DirectoryStore {
   virtual Result<std::optional<core::User>> get_user(int64_t id) = 0;
   virtual Result<std::optional<core::User>> find_user_by_email(const std::string& email) = 0;
   virtual Result<std::vector<core::User>> list_users(int64_t after_id, int limit) = 0;
+  virtual Result<int64_t> count_users() = 0;
 
   virtual Status create_session(const Session& session) = 0;
   virtual Result<std::optional<Session>> find_session(const std::string& token_hash) = 0;

@@ -98,6 +98,8 @@ Result<core::User> AuthService::authenticate(const std::string& token) {
     return make_error(ErrorCode::kUnauthenticated, "the user no longer exists");
   {
     std::unique_lock lock(cache_mu_);
+    if (revoked_.count(hash))
+      return make_error(ErrorCode::kUnauthenticated, "the token is unknown or has expired");
     if (cache_.size() >= options_.session_cache_size) cache_.clear();
     cache_[hash] = CachedSession{**u, s.value()->expires_at, now};
   }
@@ -106,9 +108,15 @@ Result<core::User> AuthService::authenticate(const std::string& token) {
 
 Status AuthService::logout(const std::string& token) {
   const std::string hash = crypto_.sha256_hex(token);
+  const Instant now = clock_.now();
   {
     std::unique_lock lock(cache_mu_);
     cache_.erase(hash);
+    if (revoked_.size() >= options_.session_cache_size) {
+      for (auto it = revoked_.begin(); it != revoked_.end();)
+        it = it->second <= now ? revoked_.erase(it) : std::next(it);
+    }
+    revoked_[hash] = now + options_.token_ttl;
   }
   return store_.delete_session(hash);
 }

@@ -68,7 +68,10 @@ class AuthService {
   std::map<std::string, Failures> failures_;  // GUARDED_BY(mu_)
   std::string dummy_hash_;
   std::shared_mutex cache_mu_;
-  std::unordered_map<std::string, CachedSession> cache_;  // GUARDED_BY(cache_mu_), by token hash  // verified against on unknown emails, to keep timing even
+  std::unordered_map<std::string, CachedSession> cache_;  // GUARDED_BY(cache_mu_), by token hash
+  // Tokens logged out by this process, until they would have expired: an authentication
+  // that read the session just before the logout must not put it back in the cache.
+  std::unordered_map<std::string, Instant> revoked_;  // GUARDED_BY(cache_mu_)  // verified against on unknown emails, to keep timing even
 };
 
 }  // namespace escala::services

@@ -244,4 +244,21 @@ Result<std::vector<core::User>> DirectoryService::list_users(const core::Actor& 
   return store_.list_users(after_id, std::clamp(limit, 1, 1000));
 }
 
+Result<int64_t> DirectoryService::count_accounts(const core::Actor& actor) {
+  if (actor.role == core::Role::kCustomer) {
+    auto a = store_.get_account(actor.account);
+    if (!a.ok()) return a.error();
+    return static_cast<int64_t>(a.value() ? 1 : 0);
+  }
+  return store_.count_accounts();
+}
+
+Result<int64_t> DirectoryService::count_users(const core::Actor& actor) {
+  if (actor.role != core::Role::kAdmin && actor.role != core::Role::kSupervisor &&
+      actor.role != core::Role::kSystem)
+    return make_error(ErrorCode::kPermissionDenied,
+                      "only administrators and supervisors may list users");
+  return store_.count_users();
+}
+
 }  // namespace escala::services

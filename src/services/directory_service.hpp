@@ -45,6 +45,9 @@ class DirectoryService {
   Result<core::User> create_user(const core::Actor& actor, const NewUser& input);
   Result<std::vector<core::User>> list_users(const core::Actor& actor, int64_t after_id,
                                              int limit);
+  // How many accounts (users) a full listing by this actor holds.
+  Result<int64_t> count_accounts(const core::Actor& actor);
+  Result<int64_t> count_users(const core::Actor& actor);
 
  private:
   ports::DirectoryStore& store_;

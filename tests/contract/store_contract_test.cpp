@@ -224,6 +224,22 @@ TEST_P(StoreContract, ListPaginatesNewestFirstWithoutGapsOrRepeats) {
   EXPECT_EQ(ids, (std::vector<int64_t>{7, 6, 5, 4, 3, 2, 1}));
 }
 
+// Regression: a reused prepared read kept its SQLite read transaction open, so reads on
+// that connection saw the database as it was at the first read.
+TEST_P(StoreContract, ReadsSeeEveryCommittedWrite) {
+  core::Case a = create("first");
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(cases().get(a.id)->has_value());
+  core::Case b = create("second");
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(cases().get(b.id)->has_value());
+    EXPECT_EQ(cases().list(ports::CaseQuery{})->total, 2);
+  }
+  ASSERT_TRUE(cases().update(a.id, [&](const core::Case& cur) {
+    return core::escalate(cur, "L2", agent_, now_, ctx_);
+  }).ok());
+  for (int i = 0; i < 10; ++i) EXPECT_EQ((*cases().get(a.id))->level, 2);
+}
+
 TEST_P(StoreContract, BillableItemsAreStoredWithTheChange) {
   Json f = {{"account_id", "ACME"}, {"user_full_name", "Ana"}, {"extension", "204"},
             {"direct_number", false}, {"extension_type", "sip"}, {"ring_groups", Json::array()}};

@@ -109,6 +109,28 @@ Result<std::vector<core::BillableItem>> MemoryStore::billable_items(const std::s
   return out;
 }
 
+Result<std::optional<Instant>> MemoryStore::next_sla_timer() {
+  std::lock_guard lock(mu_);
+  std::optional<Instant> next;
+  for (const auto& [id, c] : cases_)
+    if (c.sla.next_timer_at && (!next || *c.sla.next_timer_at < *next)) next = c.sla.next_timer_at;
+  return next;
+}
+
+Result<std::vector<int64_t>> MemoryStore::cases_with_due_timers(Instant now, int limit) {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<Instant, int64_t>> due;
+  for (const auto& [id, c] : cases_)
+    if (c.sla.next_timer_at && *c.sla.next_timer_at <= now) due.emplace_back(*c.sla.next_timer_at, id);
+  std::sort(due.begin(), due.end());
+  std::vector<int64_t> out;
+  for (const auto& [at, id] : due) {
+    if (static_cast<int>(out.size()) >= limit) break;
+    out.push_back(id);
+  }
+  return out;
+}
+
 Result<core::Account> MemoryStore::create_account(const core::Account& a) {
   std::lock_guard lock(mu_);
   if (accounts_.count(a.code)) return make_error(ErrorCode::kAlreadyExists, "the account code is taken", "code");
@@ -191,6 +213,16 @@ Result<std::vector<core::User>> MemoryStore::list_users(int64_t after_id, int li
   for (auto it = users_.upper_bound(after_id); it != users_.end() && static_cast<int>(out.size()) < limit; ++it)
     out.push_back(it->second);
   return out;
+}
+
+Result<int64_t> MemoryStore::count_users() {
+  std::lock_guard lock(mu_);
+  return static_cast<int64_t>(users_.size());
+}
+
+Result<int64_t> MemoryStore::count_accounts() {
+  std::lock_guard lock(mu_);
+  return static_cast<int64_t>(accounts_.size());
 }
 
 Status MemoryStore::create_session(const ports::Session& s) {

@@ -33,13 +33,6 @@ PASSWORD = "password-123"  # every user the tests create through the API
 API = "/api/v1"
 
 
-# BUG: reads go stale after a GET of a case (SqliteStore's prepared per-reader case read is
-# never reset, which pins that SQLite connection's snapshot; reproduced precisely by
-# test_listing.ReadYourWrites). Broader tests whose flows hit it are marked with this
-# decorator so the suite stays green; once the store is fixed, make it `return test` and
-# they run as ordinary tests again (unittest reports them as unexpected successes until then).
-def bug_stale_reads(test):
-    return unittest.expectedFailure(test)
 
 
 def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:

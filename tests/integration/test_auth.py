@@ -142,7 +142,7 @@ class Auth(ServerTestCase):
         # Only that session ends: the customer's other token still works.
         self.assertEqual(self.http.get(API + "/me", token=self.tokens["customer"]).status, 200)
 
-    # BUG: a logout does not end the session when requests with the same token are in flight.
+    # Regression (fixed): a logout does not end the session when requests with the same token are in flight.
     # AuthService::logout() erases the token from the session cache *before* the session row
     # is deleted in the store; a concurrent request that misses the cache reads the
     # not-yet-deleted row and puts the session back in the cache, where it stays valid for
@@ -150,7 +150,6 @@ class Auth(ServerTestCase):
     # token T, POST /api/v1/auth/logout with T -> 204; after the threads stop,
     # GET /api/v1/me with T -> 200 (expected 401) for about 5 more seconds. Reproduced on
     # every attempt here.
-    @unittest.expectedFailure
     def test_logout_holds_while_the_token_is_in_use(self):
         for attempt in range(3):
             token = self.http.login("customer@auth.test", PASSWORD)

@@ -8,7 +8,7 @@ sys.dont_write_bytecode = True
 import unittest
 from datetime import datetime, timedelta
 
-from escala_harness import (ServerTestCase, activation_fields, bug_stale_reads, case_id, incident,
+from escala_harness import (ServerTestCase, activation_fields, case_id, incident,
                             incident_fields, run_cli)
 
 INCIDENT_FIELDS = ["extension", "direction", "counterpart_number", "occurred_at"]
@@ -205,8 +205,6 @@ class Activations(ServerTestCase):
         r = self.api("POST", "/cases", self.activation(direct_number="yes"))
         self.assertError(r, 400, field="fields.direct_number")
 
-    # BUG: stale reads after a GET of a case; see bug_stale_reads in escala_harness.
-    @bug_stale_reads
     def test_complete_activation_records_one_billable_item(self):
         c = self.create_case(self.activation(extension="777", user_full_name="Rosa Díaz"))
         self.assertEqual(c["status"], "open")
@@ -224,8 +222,6 @@ class Activations(ServerTestCase):
         items = [b for b in self.billable() if b["case"] == c["number"]]
         self.assertEqual(len(items), 1, items)
 
-    # BUG: stale reads after a GET of a case; see bug_stale_reads in escala_harness.
-    @bug_stale_reads
     def test_activation_bills_only_when_completed(self):
         c = self.create_case(self.activation(extension_type="teams"))
         self.assertEqual(c["status"], "awaiting_info")

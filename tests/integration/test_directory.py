@@ -93,11 +93,10 @@ class Accounts(ServerTestCase):
                 break
         self.assertEqual(seen, every)
 
-    # BUG: the account list's "total" is the size of the page, not the number of accounts
+    # Regression (fixed): the account list's "total" is the size of the page, not the number of accounts
     # (contract: lists answer {"items","total":N,"next"}, and /cases does count all matches).
     # With 3+ accounts, GET /api/v1/accounts?limit=1 -> {"items":[...1...],"total":1,
     # "next":"..."}; expected total = all accounts. GET /api/v1/users?limit=1 does the same.
-    @unittest.expectedFailure
     def test_account_list_total_counts_all_accounts(self):
         for i in range(3):
             self.api("POST", "/accounts", {"code": f"TOTAL{i}", "name": f"Total {i}"})

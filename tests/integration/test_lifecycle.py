@@ -59,12 +59,11 @@ class Levels(ServerTestCase):
         self.assertEqual(r.status, 201, str(r))
         self.assertEqual(r.json["status"], "pending_customer")
 
-    # BUG: the level check on severity can be bypassed through the impact. An L1 agent gets
+    # Regression (fixed): the level check on severity can be bypassed through the impact. An L1 agent gets
     # 403 for PATCH {"severity":"S1","reason":"x"} on an L2 case, but
     # PATCH /api/v1/cases/{n} {"impact":{"affected":"all","disruption":"outage"}} as the same
     # L1 agent -> 200 with "severity":"S1" and a severity_changed event. D4a: only agents at
     # the case's level or above act on it (core::update_impact has no acts_at_level check).
-    @unittest.expectedFailure
     def test_lower_level_agent_cannot_change_severity_through_impact(self):
         n = self.create_case(incident("LVL", impact={"affected": "one",
                                                      "disruption": "degraded"}))["number"]
@@ -76,11 +75,10 @@ class Levels(ServerTestCase):
         self.assertError(r, 403)
         self.assertEqual(self.case(n)["severity"], "S3")
 
-    # BUG: D4a gives "customer says not solved / reopen" to C and A (agent at the case's
+    # Regression (fixed): D4a gives "customer says not solved / reopen" to C and A (agent at the case's
     # level or above), but an L1 agent reopens a case resolved at L2:
     # POST /api/v1/cases/{n}/reopen {"reason":"x"} as L1 -> 200 "status":"open","level":2
     # (expected 403; core::reopen has no acts_at_level check for agents).
-    @unittest.expectedFailure
     def test_lower_level_agent_cannot_reopen_a_higher_case(self):
         n = self.create_case(incident("LVL"))["number"]
         self.escalate(n, "l1")
@@ -90,10 +88,9 @@ class Levels(ServerTestCase):
         self.assertError(r, 403)
         self.assertEqual(self.case(n)["status"], "resolved")
 
-    # BUG: D4a lets "A or S" record a confirmation given by phone, A being an agent at the
+    # Regression (fixed): D4a lets "A or S" record a confirmation given by phone, A being an agent at the
     # case's level or above, but an L1 agent closes a case resolved at L2:
     # POST /api/v1/cases/{n}/confirm as L1 -> 200 "status":"closed" (expected 403).
-    @unittest.expectedFailure
     def test_lower_level_agent_cannot_confirm_a_higher_case(self):
         n = self.create_case(incident("LVL"))["number"]
         self.escalate(n, "l1")

@@ -7,7 +7,7 @@ sys.dont_write_bytecode = True
 import unittest
 from urllib.parse import quote
 
-from escala_harness import ServerTestCase, bug_stale_reads, incident
+from escala_harness import ServerTestCase, incident
 
 
 class Listing(ServerTestCase):
@@ -76,8 +76,6 @@ class Listing(ServerTestCase):
         self.assertIsNone(r.json["next"])
         return set(x["number"] for x in r.json["items"])
 
-    # BUG: stale reads after a GET of a case; see bug_stale_reads in escala_harness.
-    @bug_stale_reads
     def test_list_shape_and_newest_first(self):
         r = self.api("GET", "/cases")
         self.assertEqual(r.status, 200, str(r))
@@ -96,8 +94,6 @@ class Listing(ServerTestCase):
                          {c["open_s3"], c["s1_l2"], c["request"]})
         self.assertError(self.api("GET", "/cases?status=bogus"), 400, field="status")
 
-    # BUG: stale reads after a GET of a case; see bug_stale_reads in escala_harness.
-    @bug_stale_reads
     def test_filter_level(self):
         self.assertEqual(self.numbers("level=2"), {self.c["s1_l2"]})
         self.assertEqual(self.numbers("level=3"), {self.c["resolved_l3"]})
@@ -146,8 +142,6 @@ class Listing(ServerTestCase):
             with self.subTest(q=q):
                 self.assertEqual(self.numbers("q=" + quote(q)), accent)
 
-    # BUG: stale reads after a GET of a case; see bug_stale_reads in escala_harness.
-    @bug_stale_reads
     def test_full_text_searches_description_fields_and_replies(self):
         c = self.c
         self.assertEqual(self.numbers("q=" + quote("línea")), {c["plain"]})
@@ -158,8 +152,6 @@ class Listing(ServerTestCase):
         self.assertEqual(self.numbers("q=extension&account=FILT"), set())
         self.assertEqual(self.numbers("q=extension&account=SEARCH"), {c["accent"]})
 
-    # BUG: stale reads after a GET of a case; see bug_stale_reads in escala_harness.
-    @bug_stale_reads
     def test_full_text_for_customers(self):
         self.assertEqual(self.numbers("q=" + quote("EXTENSIÓN"), as_="customer"),
                          {self.c["accent"]})
@@ -186,8 +178,6 @@ class Listing(ServerTestCase):
             if cursor is None:
                 return seen
 
-    # BUG: stale reads after a GET of a case; see bug_stale_reads in escala_harness.
-    @bug_stale_reads
     def test_pagination_covers_everything_exactly_once(self):
         for limit in (1, 5, 7, 23, 1000):
             with self.subTest(limit=limit):
@@ -201,8 +191,6 @@ class Listing(ServerTestCase):
                 self.assertEqual(len(pages), -(-self.PAGE_CASES // limit))
                 self.assertTrue(all(len(items) == limit for _, items in pages[:-1]))
 
-    # BUG: stale reads after a GET of a case; see bug_stale_reads in escala_harness.
-    @bug_stale_reads
     def test_pagination_of_all_cases_and_with_search(self):
         everything = [n for _, items in self.paginate("", 4) for n in items]
         self.assertEqual(len(everything), len(set(everything)))
@@ -231,7 +219,7 @@ class ReadYourWrites(ServerTestCase):
     ACCOUNTS = [{"code": "RYW", "name": "Read your writes",
                  "contract": {"name": "Plan", "activation_charge": {"amount_cents": 900}}}]
 
-    # BUG: reads go stale after a GET of a case. SqliteStore's per-reader prepared statement
+    # Regression (fixed): reads go stale after a GET of a case. SqliteStore's per-reader prepared statement
     # for "SELECT doc FROM cases WHERE id = :id" (commit 334f82e) is executed with
     # execute(true) and never reset, so SQLite keeps that reader connection's read
     # transaction open: every later list/search/billable read on the same connection sees
@@ -241,7 +229,6 @@ class ReadYourWrites(ServerTestCase):
     #   POST /api/v1/cases {...} -> 201 CMW-000002
     #   GET  /api/v1/cases?limit=1000 -> {"items":[CMW-000001],"total":1}  (expected 2)
     # It also hides new billable items and new reply text from search; a restart "fixes" it.
-    @unittest.expectedFailure
     def test_list_sees_a_case_created_after_a_get(self):
         first = self.create_case(incident("RYW"))["number"]
         self.case(first)
@@ -251,9 +238,8 @@ class ReadYourWrites(ServerTestCase):
         self.assertIn(second, [c["number"] for c in r.json["items"]])
         self.assertEqual(r.json["total"], len(r.json["items"]))
 
-    # BUG: same stale snapshot (see above): after GET of a case, an activation completed
+    # Regression (fixed): same stale snapshot (see above): after GET of a case, an activation completed
     # later has no billable item in GET /api/v1/accounts/RYW/billable-items -> {"items":[]}.
-    @unittest.expectedFailure
     def test_billable_item_visible_right_after_completion(self):
         body = {"type": "activation", "subject": "Alta", "account": "RYW",
                 "fields": {"account_id": "RYW", "user_full_name": "Ana", "extension": "300",
@@ -265,9 +251,8 @@ class ReadYourWrites(ServerTestCase):
         items = self.api("GET", "/accounts/RYW/billable-items").json["items"]
         self.assertEqual([b["case"] for b in items], [n])
 
-    # BUG: same stale snapshot (see above): a reply's text cannot be searched for right
+    # Regression (fixed): same stale snapshot (see above): a reply's text cannot be searched for right
     # after it is posted: GET /api/v1/cases?q=WORD -> {"items":[],"total":0}.
-    @unittest.expectedFailure
     def test_search_finds_a_reply_just_posted(self):
         n = self.create_case(incident("RYW"))["number"]
         self.case(n)

@@ -2,6 +2,7 @@
 
 #include <boost/url/parse.hpp>
 #include <charconv>
+#include <set>
 
 #include "adapters/http_api/json_io.hpp"
 #include "core/rules.hpp"
@@ -186,6 +187,7 @@ Response Api::route(const Request& req) {
   auto user = auth_.authenticate(token);
   if (!user.ok()) return error_response(user.error());
   const core::Actor actor = user->actor();
+  if (n == 0) return not_found_route();  // regression: indexing s[0] of /api/v1 crashed
   const bool staff = actor.is_staff();
   const std::string& prefix = cases_.number_prefix();
 
@@ -262,7 +264,9 @@ Response Api::route(const Request& req) {
       for (const auto& a : *list) items.push_back(account_json(a));
       std::optional<std::string> next;
       if (static_cast<int>(list->size()) == lim) next = list->back().code;
-      return json_response(200, list_json(items, static_cast<int64_t>(items.size()), next));
+      auto total = directory_.count_accounts(actor);
+      if (!total.ok()) return error_response(total.error());
+      return json_response(200, list_json(items, *total, next));
     }
     if (n == 1) return method_not_allowed("GET, POST");
     const std::string code = s[1];
@@ -393,7 +397,9 @@ Response Api::route(const Request& req) {
       for (const auto& u : *list) items.push_back(user_json(u));
       std::optional<std::string> next;
       if (static_cast<int>(list->size()) == lim) next = std::to_string(list->back().id);
-      return json_response(200, list_json(items, static_cast<int64_t>(items.size()), next));
+      auto total = directory_.count_users(actor);
+      if (!total.ok()) return error_response(total.error());
+      return json_response(200, list_json(items, *total, next));
     }
     return method_not_allowed("GET, POST");
   }
@@ -560,8 +566,11 @@ Response Api::route(const Request& req) {
     if (page->next_after) next = std::to_string(*page->next_after);
     return json_response(200, list_json(items, page->total, next));
   }
-  if (n == 3 && m != "POST") return method_not_allowed("POST");
-  if (n == 3) {
+  static const std::set<std::string> kActions = {"replies", "escalate", "resolve", "confirm",
+                                                 "reopen"};
+  if (n != 3 || !kActions.count(s[2])) return not_found_route();
+  if (m != "POST") return method_not_allowed("POST");
+  {
     auto body = body_object();
     if (!body.ok()) return error_response(body.error());
     const std::string& action = s[2];

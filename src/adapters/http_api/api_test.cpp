@@ -103,6 +103,27 @@ TEST_F(ApiTest, UnknownRoutesAndMethods) {
   EXPECT_EQ(call("GET", "/api/v1/cases", "", "wrong-token").status, 401);
 }
 
+// Regressions found by the integration suite.
+TEST_F(ApiTest, ApiRootIsNotFoundRatherThanACrash) {
+  EXPECT_EQ(call("GET", "/api/v1", "").status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/", "").status, 404);
+  EXPECT_EQ(call("GET", "/api/v1", "", "no-such-token").status, 401);
+}
+
+TEST_F(ApiTest, CaseNumbersHaveOneSpelling) {
+  ASSERT_EQ(call("POST", "/api/v1/cases", R"({"type":"request","subject":"x"})").status, 201);
+  EXPECT_EQ(call("GET", "/api/v1/cases/CMW-000001", "").status, 200);
+  EXPECT_EQ(call("GET", "/api/v1/cases/CMW-0000001", "").status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/cases/CMW-000000000000000001", "").status, 404);
+}
+
+TEST_F(ApiTest, UnknownCaseActionIsNotFoundWhateverTheMethod) {
+  ASSERT_EQ(call("POST", "/api/v1/cases", R"({"type":"request","subject":"x"})").status, 201);
+  EXPECT_EQ(call("GET", "/api/v1/cases/CMW-000001/nope", "").status, 404);
+  EXPECT_EQ(call("POST", "/api/v1/cases/CMW-000001/nope", "{}").status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/cases/CMW-000001/escalate", "").status, 405);
+}
+
 TEST_F(ApiTest, ListParametersAreChecked) {
   EXPECT_EQ(call("GET", "/api/v1/cases?limit=0", "").status, 400);
   EXPECT_EQ(call("GET", "/api/v1/cases?limit=1001", "").status, 400);

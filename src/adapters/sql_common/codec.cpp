@@ -23,7 +23,9 @@ Json clock_to_json(const core::SlaClock& k) {
               {"started_at", opt_ms(k.started_at)},
               {"running_since", opt_ms(k.running_since)},
               {"stopped_at", opt_ms(k.stopped_at)},
-              {"due", opt_ms(k.due)}};
+              {"due", opt_ms(k.due)},
+              {"warned", k.warned},
+              {"breach_recorded", k.breach_recorded}};
 }
 
 core::SlaClock clock_from_json(const Json& j) {
@@ -34,6 +36,8 @@ core::SlaClock clock_from_json(const Json& j) {
   k.running_since = get_opt_ms(j, "running_since");
   k.stopped_at = get_opt_ms(j, "stopped_at");
   k.due = get_opt_ms(j, "due");
+  k.warned = j.value("warned", false);
+  k.breach_recorded = j.value("breach_recorded", false);
   return k;
 }
 
@@ -71,7 +75,8 @@ std::string case_to_doc(const core::Case& c) {
       {"sla",
        {{"calendar", c.sla.calendar},
         {"response", clock_to_json(c.sla.response)},
-        {"resolution", clock_to_json(c.sla.resolution)}}},
+        {"resolution", clock_to_json(c.sla.resolution)},
+        {"next_timer_at", opt_ms(c.sla.next_timer_at)}}},
       {"version", c.version},
   };
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -111,6 +116,7 @@ Result<core::Case> case_from_doc(const std::string& doc) {
     c.sla.calendar = sla.value("calendar", "");
     c.sla.response = clock_from_json(sla.at("response"));
     c.sla.resolution = clock_from_json(sla.at("resolution"));
+    c.sla.next_timer_at = get_opt_ms(sla, "next_timer_at");
     c.version = j.at("version").get<int64_t>();
     return c;
   } catch (const std::exception& e) {

@@ -60,6 +60,12 @@ const std::vector<Migration>& migrations() {
            "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
            " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END",
        }},
+      {3,
+       "SLA timers: the next warning or breach instant of each case",
+       {
+           "ALTER TABLE cases ADD COLUMN sla_next_at INTEGER",
+           "CREATE INDEX cases_sla_next ON cases(sla_next_at) WHERE sla_next_at IS NOT NULL",
+       }},
   };
   return kMigrations;
 }

@@ -206,7 +206,11 @@ class SqliteStore::Impl {
     }
     Result<std::optional<core::Case>> read_case(long long id) {
       case_id = id;
-      if (!get_case->execute(true)) return std::optional<core::Case>();
+      bool found = get_case->execute(true);
+      // A stepped statement that is not reset keeps its read transaction, and with it an
+      // old snapshot of the database, open: reset at once (regression: stale reads).
+      static_cast<soci::sqlite3_statement_backend*>(get_case->get_backend())->reset();
+      if (!found) return std::optional<core::Case>();
       auto c = sql::case_from_doc(doc);
       if (!c.ok()) return c.error();
       return std::optional<core::Case>(std::move(c).value());
@@ -288,11 +292,14 @@ class SqliteStore::Impl {
               created = to_unix_millis(c.created_at), updated = to_unix_millis(c.updated_at);
     std::string type(core::to_string(c.type)), status(core::to_string(c.status)),
         severity(core::to_string(c.severity)), account = c.account, doc = sql::case_to_doc(c);
+    long long next_at = c.sla.next_timer_at ? to_unix_millis(*c.sla.next_timer_at) : 0;
+    soci::indicator next_ind = c.sla.next_timer_at ? soci::i_ok : soci::i_null;
     sql << "INSERT INTO cases(id, type, status, level, severity, account, assignee_id,"
-           " created_at, updated_at, doc) VALUES(:id, :t, :s, :l, :sv, :a, :as, :c, :u, :d)",
+           " created_at, updated_at, doc, sla_next_at)"
+           " VALUES(:id, :t, :s, :l, :sv, :a, :as, :c, :u, :d, :n)",
         soci::use(id), soci::use(type), soci::use(status), soci::use(level),
         soci::use(severity), soci::use(account), soci::use(assignee), soci::use(created),
-        soci::use(updated), soci::use(doc);
+        soci::use(updated), soci::use(doc), soci::use(next_at, next_ind);
     std::string subject = c.subject, body = sql::case_search_text(c),
                 messages = messages_text(ch.events);
     sql << "INSERT INTO case_text(rowid, subject, body, messages) VALUES(:id, :s, :b, :m)",
@@ -308,10 +315,13 @@ class SqliteStore::Impl {
               updated = to_unix_millis(c.updated_at);
     std::string status(core::to_string(c.status)), severity(core::to_string(c.severity)),
         account = c.account, doc = sql::case_to_doc(c);
+    long long next_at = c.sla.next_timer_at ? to_unix_millis(*c.sla.next_timer_at) : 0;
+    soci::indicator next_ind = c.sla.next_timer_at ? soci::i_ok : soci::i_null;
     sql << "UPDATE cases SET status = :s, level = :l, severity = :sv, account = :a,"
-           " assignee_id = :as, updated_at = :u, doc = :d WHERE id = :id",
+           " assignee_id = :as, updated_at = :u, doc = :d, sla_next_at = :n WHERE id = :id",
         soci::use(status), soci::use(level), soci::use(severity), soci::use(account),
-        soci::use(assignee), soci::use(updated), soci::use(doc), soci::use(id);
+        soci::use(assignee), soci::use(updated), soci::use(doc), soci::use(next_at, next_ind),
+        soci::use(id);
     std::string body = sql::case_search_text(c), added = messages_text(ch.events);
     if (!added.empty()) {
       sql << "UPDATE case_text SET messages = messages || :m WHERE rowid = :id",
@@ -533,6 +543,37 @@ Result<std::vector<core::BillableItem>> SqliteStore::billable_items(const std::s
       b.at = from_unix_millis(at);
       out.push_back(std::move(b));
     }
+    return out;
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<std::optional<Instant>> SqliteStore::next_sla_timer() {
+  try {
+    auto lease = impl_->lease();
+    long long at = 0;
+    soci::indicator ind = soci::i_null;
+    *lease << "SELECT min(sla_next_at) FROM cases WHERE sla_next_at IS NOT NULL",
+        soci::into(at, ind);
+    if (ind == soci::i_null) return std::optional<Instant>();
+    return std::optional<Instant>(from_unix_millis(at));
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<std::vector<int64_t>> SqliteStore::cases_with_due_timers(Instant now, int limit) {
+  try {
+    auto lease = impl_->lease();
+    long long t = to_unix_millis(now), n = limit, id = 0;
+    soci::statement st = ((*lease).prepare << "SELECT id FROM cases WHERE sla_next_at IS NOT NULL"
+                                              " AND sla_next_at <= :t ORDER BY sla_next_at"
+                                              " LIMIT :n",
+                          soci::use(t), soci::use(n), soci::into(id));
+    st.execute(false);
+    std::vector<int64_t> out;
+    while (st.fetch()) out.push_back(id);
     return out;
   } catch (const std::exception& e) {
     return db_error(e);
@@ -826,6 +867,28 @@ Result<std::vector<core::User>> SqliteStore::list_users(int64_t after_id, int li
     auto lease = impl_->lease();
     return query_users(*lease, "WHERE id > ? ORDER BY id LIMIT ?",
                        static_cast<long long>(after_id), limit);
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<int64_t> SqliteStore::count_users() {
+  try {
+    auto lease = impl_->lease();
+    long long n = 0;
+    *lease << "SELECT count(*) FROM users", soci::into(n);
+    return static_cast<int64_t>(n);
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<int64_t> SqliteStore::count_accounts() {
+  try {
+    auto lease = impl_->lease();
+    long long n = 0;
+    *lease << "SELECT count(*) FROM accounts", soci::into(n);
+    return static_cast<int64_t>(n);
   } catch (const std::exception& e) {
     return db_error(e);
   }

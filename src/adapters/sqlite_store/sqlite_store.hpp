@@ -38,6 +38,8 @@ class SqliteStore final : public ports::CaseStore, public ports::DirectoryStore 
   Result<ports::CasePage> list(const ports::CaseQuery& query) override;
   Result<ports::EventPage> events(const ports::EventQuery& query) override;
   Result<std::vector<core::BillableItem>> billable_items(const std::string& account) override;
+  Result<std::optional<Instant>> next_sla_timer() override;
+  Result<std::vector<int64_t>> cases_with_due_timers(Instant now, int limit) override;
 
   Result<core::Account> create_account(const core::Account& account) override;
   Result<core::Account> update_account(const core::Account& account) override;
@@ -51,6 +53,8 @@ class SqliteStore final : public ports::CaseStore, public ports::DirectoryStore 
   Result<std::optional<core::User>> get_user(int64_t id) override;
   Result<std::optional<core::User>> find_user_by_email(const std::string& email) override;
   Result<std::vector<core::User>> list_users(int64_t after_id, int limit) override;
+  Result<int64_t> count_users() override;
+  Result<int64_t> count_accounts() override;
   Status create_session(const ports::Session& session) override;
   Result<std::optional<ports::Session>> find_session(const std::string& token_hash) override;
   Status delete_session(const std::string& token_hash) override;
