@@ -161,7 +161,11 @@ Result<Change> fire_sla_timers(const Case& c, Instant now, const CaseContext& ct
     if (!breach) data["percent"] = warn;
     r.add(breach ? "sla_breached" : "sla_warning", std::move(data));
   }
-  return r.finish();
+  Change out = r.finish();
+  // Even when nothing was due (the calendar changed since the timer was set), the next
+  // instant is brought up to date so the scheduler does not wake for it again.
+  out.after.sla.next_timer_at = next_timer(out.after.sla, *ctx.policy);
+  return out;
 }
 
 void chain(Change& base, Change&& more) {

@@ -66,7 +66,8 @@ class CaseStore {
   // Reserves the next case number, builds and stores the case. Numbers are consecutive on
   // one store; a failed build or write consumes no number.
   virtual Result<core::Case> create(const CaseBuilder& build) = 0;
-  // Applies a change. A change without events stores nothing and returns the case as is.
+  // Applies a change. A change without events stores nothing and returns the case as is,
+  // except that a changed SLA timer instant (derived state, no history) is kept.
   virtual Result<core::Case> update(int64_t id, const CaseMutator& mutate) = 0;
   virtual Result<std::optional<core::Case>> get(int64_t id) = 0;
   virtual Result<CasePage> list(const CaseQuery& query) = 0;

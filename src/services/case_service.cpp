@@ -86,7 +86,11 @@ Result<core::Case> CaseService::open(const core::Actor& actor, core::OpenCaseInp
   auto ctx = context_for(input.account);
   if (!ctx.ok()) return ctx.error();
   Instant now = clock_.now();
-  return cases_.create([&](int64_t id) { return core::open_case(id, input, actor, now, *ctx); });
+  auto created =
+      cases_.create([&](int64_t id) { return core::open_case(id, input, actor, now, *ctx); });
+  if (created.ok() && timer_listener_ && created->sla.next_timer_at)
+    timer_listener_(*created->sla.next_timer_at);
+  return created;
 }
 
 Result<core::Case> CaseService::get(const core::Actor& actor, std::string_view number) {
@@ -134,10 +138,29 @@ Result<core::Case> CaseService::mutate(
   if (!current.value() || !core::can_view(actor, **current)) return not_found(number);
   auto ctx = context_for((*current)->account);
   if (!ctx.ok()) return ctx.error();
-  return cases_.update(*id, [&](const core::Case& c) -> Result<core::Change> {
+  auto updated = cases_.update(*id, [&](const core::Case& c) -> Result<core::Change> {
     if (!core::can_view(actor, c)) return not_found(number);
     return change(c, *ctx);
   });
+  if (updated.ok() && timer_listener_ && updated->sla.next_timer_at)
+    timer_listener_(*updated->sla.next_timer_at);
+  return updated;
+}
+
+Result<bool> CaseService::fire_sla_timers(int64_t id, Instant now) {
+  auto current = cases_.get(id);
+  if (!current.ok()) return current.error();
+  if (!current.value()) return false;
+  auto ctx = context_for((*current)->account);
+  if (!ctx.ok()) return ctx.error();
+  bool fired = false;
+  auto r = cases_.update(id, [&](const core::Case& c) -> Result<core::Change> {
+    auto change = core::fire_sla_timers(c, now, *ctx);
+    if (change.ok()) fired = !change->events.empty();
+    return change;
+  });
+  if (!r.ok()) return r.error();
+  return fired;
 }
 
 Result<core::Case> CaseService::patch(const core::Actor& actor, std::string_view number,

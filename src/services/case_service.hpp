@@ -53,6 +53,15 @@ class CaseService {
   Result<core::Case> confirm(const core::Actor& actor, std::string_view number);
   Result<core::Case> reopen(const core::Actor& actor, std::string_view number,
                             const std::string& reason);
+  // Records the SLA warnings and breaches of case `id` due at `now`, as the system.
+  // True when something was recorded.
+  Result<bool> fire_sla_timers(int64_t id, Instant now);
+  // Called with a case's next SLA timer after every change that sets one, so a waiting
+  // scheduler can wake earlier. Set once, before serving.
+  void set_timer_listener(std::function<void(Instant)> listener) {
+    timer_listener_ = std::move(listener);
+  }
+
   // What the account was charged for (R2.1): administrators, supervisors and the
   // account's own customers.
   Result<std::vector<core::BillableItem>> billable_items(const core::Actor& actor,
@@ -72,6 +81,7 @@ class CaseService {
   const ports::Clock& clock_;
   core::CasePolicy policy_;
   std::string prefix_;
+  std::function<void(Instant)> timer_listener_;
 };
 
 // Offset from UTC of the IANA zone at `at` (for field times written without a zone).

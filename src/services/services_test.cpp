@@ -8,6 +8,7 @@
 #include "services/calendar_set.hpp"
 #include "services/case_service.hpp"
 #include "services/directory_service.hpp"
+#include "services/sla_scheduler.hpp"
 
 namespace escala::services {
 namespace {
@@ -205,6 +206,38 @@ TEST_F(ServicesTest, UserValidation) {
   u.role = core::Role::kCustomer;
   u.account = "NOPE";
   EXPECT_EQ(directory_.create_user(core::Actor::system(), u).error().field, "account");
+}
+
+TEST_F(ServicesTest, SchedulerFiresEachTimerOnceAtItsInstant) {
+  core::OpenCaseInput in;
+  in.type = core::CaseType::kRequest;
+  in.subject = "Caída total";
+  in.account = "ACME";
+  in.impact = core::Impact{"all", "outage"};  // S1: 1 h response on 24x7
+  auto c = cases_.open(agent_, in);
+  ASSERT_TRUE(c.ok());
+  SlaScheduler scheduler(store_, cases_, clock_);
+  auto next = scheduler.next_due();
+  ASSERT_TRUE(next.ok() && next.value());
+  EXPECT_EQ(**next, clock_.now() + Seconds{45 * 60});  // 75 % of the response target
+  clock_.advance(Seconds{45 * 60 - 1});
+  EXPECT_EQ(*scheduler.fire_due(), 0);
+  clock_.advance(Seconds{1});
+  EXPECT_EQ(*scheduler.fire_due(), 1);
+  EXPECT_EQ(*scheduler.fire_due(), 0);  // never twice
+  EXPECT_EQ(**scheduler.next_due(), clock_.now() + Seconds{15 * 60});  // the breach
+  clock_.advance(Seconds{3 * 3600});  // everything else falls due at once
+  EXPECT_EQ(*scheduler.fire_due(), 1);
+  auto events = cases_.events(agent_, cases_.number_of(*c), 0, 100);
+  int warnings = 0, breaches = 0;
+  for (const auto& e : events->items) {
+    warnings += e.type == "sla_warning";
+    breaches += e.type == "sla_breached";
+    if (e.type.starts_with("sla_")) EXPECT_EQ(e.actor_role, core::Role::kSystem);
+  }
+  EXPECT_EQ(warnings, 2);
+  EXPECT_EQ(breaches, 2);
+  EXPECT_FALSE(scheduler.next_due()->has_value());
 }
 
 }  // namespace

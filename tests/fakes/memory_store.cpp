@@ -55,7 +55,8 @@ Result<core::Case> MemoryStore::update(int64_t id, const ports::CaseMutator& mut
   if (it == cases_.end()) return make_error(ErrorCode::kNotFound, "no such case");
   auto change = mutate(it->second);
   if (!change.ok()) return change.error();
-  if (change->events.empty()) return it->second;
+  if (change->events.empty() && change->after.sla.next_timer_at == it->second.sla.next_timer_at)
+    return it->second;
   core::Case out = change->after;
   store_change(std::move(change).value());
   return out;

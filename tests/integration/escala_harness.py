@@ -128,7 +128,8 @@ def _kill_leftovers():
 class EscalaServer:
     """One `escala serve` process over its own data directory."""
 
-    def __init__(self, data_dir: str = None):
+    def __init__(self, data_dir: str = None, extra_args: tuple = ()):
+        self.extra_args = list(extra_args)  # e.g. ["--test-clock"]
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="escala-it-")
         self.proc: Optional[subprocess.Popen] = None
@@ -157,7 +158,8 @@ class EscalaServer:
             os.remove(ports)  # a restart must not read the previous run's port
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [ESCALA_BIN, "serve", "--data-dir", self.data_dir, "--http", "127.0.0.1:0"],
+            [ESCALA_BIN, "serve", "--data-dir", self.data_dir, "--http", "127.0.0.1:0",
+             *self.extra_args],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
         _LIVE.add(self)
         deadline = time.monotonic() + timeout
@@ -327,10 +329,11 @@ class ServerTestCase(unittest.TestCase):
 
     ACCOUNTS: list = []
     USERS: list = []
+    SERVE_ARGS: tuple = ()  # extra `escala serve` arguments, e.g. ("--test-clock",)
 
     @classmethod
     def setUpClass(cls):
-        cls.server = EscalaServer()
+        cls.server = EscalaServer(extra_args=cls.SERVE_ARGS)
         try:
             r = cls.server.add_user(ADMIN_EMAIL, "Admin Istrador", "admin", ADMIN_PASSWORD)
             if r.returncode != 0:

@@ -227,6 +227,21 @@ Response Api::route(const Request& req) {
     return json_response(200, Json{{"severity", core::to_string(cases_.suggest_severity(impact))}});
   }
 
+  if (n == 2 && s[0] == "test" && s[1] == "clock" && options_.advance_clock) {
+    if (m != "POST") return method_not_allowed("POST");
+    if (actor.role != core::Role::kAdmin)
+      return error_response(make_error(ErrorCode::kPermissionDenied, "administrators only"));
+    auto body = body_object();
+    if (!body.ok()) return error_response(body.error());
+    if (auto st = only_fields(*body, {"advance_seconds"}); !st.ok()) return error_response(st.error());
+    auto secs = opt_int(*body, "advance_seconds");
+    if (!secs.ok()) return error_response(secs.error());
+    if (secs->value_or(0) < 0 || secs->value_or(0) > 10LL * 366 * 24 * 3600)
+      return error_response(bad("must be 0 to ten years", "advance_seconds"));
+    Instant now = options_.advance_clock(Seconds{secs->value_or(0)});
+    return json_response(200, Json{{"now", format_iso8601(now)}});
+  }
+
   // ---- accounts, contacts -------------------------------------------------------------
   if (s[0] == "accounts") {
     if (n == 1 && m == "POST") {

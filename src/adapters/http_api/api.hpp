@@ -3,6 +3,7 @@
 // checks input strictly, calls the services, and shapes the answer. Never throws: an
 // unexpected exception becomes a 500 with nothing stored.
 
+#include <functional>
 #include <string>
 
 #include "adapters/http_api/http_types.hpp"
@@ -16,6 +17,10 @@ namespace escala::adapters::http {
 struct ApiOptions {
   size_t max_json_body = 1 << 20;  // 1 MiB
   std::string openapi_json;         // served at /api/v1/openapi.json
+  // Test desks only (`serve --test-clock`): moves the clock forward, fires the SLA timers
+  // that fell due, and returns the new now, behind POST /api/v1/test/clock. Unset: the
+  // endpoint does not exist.
+  std::function<Instant(Millis)> advance_clock;
 };
 
 class Api {

@@ -398,8 +398,13 @@ Result<core::Case> SqliteStore::update(int64_t id, const ports::CaseMutator& mut
     if (!current.value()) return make_error(ErrorCode::kNotFound, "no such case");
     auto change = mutate(**current);
     if (!change.ok()) return change.error();
-    if (!change->events.empty()) Impl::update_case(sql, **current, *change);
-    out = change->events.empty() ? std::move(**current) : std::move(change->after);
+    const bool timer_moved = change->after.sla.next_timer_at != (*current)->sla.next_timer_at;
+    if (change->events.empty() && !timer_moved) {
+      out = std::move(**current);
+      return ok_status();
+    }
+    Impl::update_case(sql, **current, *change);
+    out = std::move(change->after);
     return ok_status();
   });
   if (!st.ok()) return st.error();

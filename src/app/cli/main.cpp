@@ -114,6 +114,8 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--smtp-relay", serve.smtp_relay, "outbound SMTP relay HOST:PORT");
   serve_cmd->add_option("--config", serve.config_file, "configuration file (TOML)")
       ->check(CLI::ExistingFile);
+  serve_cmd->add_flag("--test-clock", serve.test_clock,
+                      "tests only: POST /api/v1/test/clock moves the desk's time forward");
 
   auto* migrate_cmd = cli.add_subcommand("migrate", "create or upgrade the database");
   add_location(migrate_cmd);

@@ -10,6 +10,7 @@
 #include "adapters/http_api/api.hpp"
 #include "adapters/http_api/server.hpp"
 #include "adapters/sodium_crypto/sodium_crypto.hpp"
+#include "adapters/system_clock/offset_clock.hpp"
 #include "adapters/system_clock/system_clock.hpp"
 #include "app/server/config.hpp"
 #include "app/server/openapi.hpp"
@@ -18,6 +19,7 @@
 #include "services/calendar_set.hpp"
 #include "services/case_service.hpp"
 #include "services/directory_service.hpp"
+#include "services/sla_scheduler.hpp"
 
 namespace escala::app {
 
@@ -130,7 +132,12 @@ int serve(const ServeOptions& options) {
     spdlog::critical("{}", crypto.error().message);
     return 1;
   }
-  adapters::SystemClock clock;
+  adapters::SystemClock system_clock;
+  adapters::OffsetClock test_clock((std::filesystem::path(where.data_dir) / "test-clock-offset").string());
+  const ports::Clock& clock = options.test_clock ? static_cast<const ports::Clock&>(test_clock)
+                                                 : system_clock;
+  if (options.test_clock)
+    spdlog::warn("--test-clock: POST /api/v1/test/clock can move this desk's time; tests only");
   auto defaults = store.get_setting("defaults");
   if (!defaults.ok()) {
     spdlog::critical("cannot read the desk's defaults: {}", defaults.error().message);
@@ -153,6 +160,15 @@ int serve(const ServeOptions& options) {
   adapters::http::ApiOptions api_options;
   api_options.max_json_body = config->max_json_body;
   api_options.openapi_json = openapi_document();
+  services::SlaScheduler scheduler(store, cases, clock);
+  cases.set_timer_listener([&scheduler](Instant) { scheduler.poke(); });
+  if (options.test_clock)
+    api_options.advance_clock = [&](Millis by) {
+      Instant now = test_clock.advance(by);
+      // Fire what fell due before answering, so a test sees the result deterministically.
+      (void)scheduler.fire_due();
+      return now;
+    };
   adapters::http::Api api(cases, directory, auth, store, api_options);
 
   adapters::http::ServerOptions http;
@@ -182,6 +198,7 @@ int serve(const ServeOptions& options) {
   spdlog::info("escala serving http://{}:{} (database {})", http.host, (*server)->port(),
                desk->db_path);
 
+  std::thread scheduler_thread([&] { scheduler.run(); });
   std::thread signal_thread([&] {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -189,6 +206,8 @@ int serve(const ServeOptions& options) {
     (*server)->stop();
   });
   (*server)->run();
+  scheduler.stop();
+  scheduler_thread.join();
   // run() returned because of stop(): make sure the signal thread ends too.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();

@@ -43,6 +43,7 @@ struct ServeOptions {
   std::string smtp;        // empty: no SMTP listener
   std::string smtp_relay;  // outbound relay host:port
   std::string config_file;
+  bool test_clock = false;  // POST /api/v1/test/clock moves time (tests only)
 };
 
 // Runs `escala serve` until SIGINT or SIGTERM; returns the process exit code.

@@ -1,0 +1,66 @@
+#include "services/sla_scheduler.hpp"
+
+#include <algorithm>
+
+namespace escala::services {
+namespace {
+constexpr int kBatch = 200;
+}
+
+SlaScheduler::SlaScheduler(ports::CaseStore& store, CaseService& cases,
+                           const ports::Clock& clock)
+    : store_(store), cases_(cases), clock_(clock) {}
+
+Result<int> SlaScheduler::fire_due() {
+  int changed = 0;
+  for (;;) {
+    const Instant now = clock_.now();
+    auto due = store_.cases_with_due_timers(now, kBatch);
+    if (!due.ok()) return due.error();
+    for (int64_t id : *due) {
+      auto fired = cases_.fire_sla_timers(id, now);
+      if (!fired.ok()) return fired.error();
+      if (*fired) ++changed;
+    }
+    if (static_cast<int>(due->size()) < kBatch) return changed;
+  }
+}
+
+Result<std::optional<Instant>> SlaScheduler::next_due() { return store_.next_sla_timer(); }
+
+void SlaScheduler::run(std::chrono::milliseconds max_wait) {
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopped_) return;
+      poked_ = false;
+    }
+    (void)fire_due();  // a database error is retried on the next round
+    auto next = next_due();
+    std::chrono::milliseconds wait = max_wait;
+    if (next.ok() && next.value()) {
+      auto until = std::chrono::duration_cast<std::chrono::milliseconds>(**next - clock_.now());
+      wait = std::clamp(until, std::chrono::milliseconds(0), max_wait);
+    }
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, wait, [&] { return stopped_ || poked_; });
+  }
+}
+
+void SlaScheduler::poke() {
+  {
+    std::lock_guard lock(mu_);
+    poked_ = true;
+  }
+  cv_.notify_one();
+}
+
+void SlaScheduler::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+  }
+  cv_.notify_one();
+}
+
+}  // namespace escala::services

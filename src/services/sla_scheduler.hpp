@@ -1,0 +1,44 @@
+#pragma once
+// Fires SLA warnings and breaches (D6) at their instants. The timers live in the store
+// (each case's next timer instant, indexed), so nothing is held only in memory: after a
+// restart, whatever fell due while the process was down fires at once, and a firing is the
+// same transaction as the event it records, so it never repeats. The loop that calls
+// fire_due() waits for the next instant (next_due()) or a poke, never sweeps every case.
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+
+#include "ports/case_store.hpp"
+#include "ports/clock.hpp"
+#include "services/case_service.hpp"
+
+namespace escala::services {
+
+class SlaScheduler {
+ public:
+  SlaScheduler(ports::CaseStore& store, CaseService& cases, const ports::Clock& clock);
+
+  // Records every warning and breach due now. Returns how many cases changed.
+  Result<int> fire_due();
+  // The instant the next timer falls due, if any.
+  Result<std::optional<Instant>> next_due();
+
+  // Runs fire_due() whenever a timer falls due until stop(). Waits on the real clock for
+  // at most `max_wait` at a time, so a clock that jumps (tests) or a timer written by
+  // another process is noticed within that bound; poke() wakes it at once.
+  void run(std::chrono::milliseconds max_wait = std::chrono::milliseconds(1000));
+  void poke();
+  void stop();
+
+ private:
+  ports::CaseStore& store_;
+  CaseService& cases_;
+  const ports::Clock& clock_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool poked_ = false;    // GUARDED_BY(mu_)
+  bool stopped_ = false;  // GUARDED_BY(mu_)
+};
+
+}  // namespace escala::services
