@@ -56,6 +56,7 @@ ROUTES = [
     ("post", "/api/v1/cases/{number}/resolve"),
     ("post", "/api/v1/cases/{number}/confirm"),
     ("post", "/api/v1/cases/{number}/reopen"),
+    ("post", "/api/v1/test/clock"),  # only with `escala serve --test-clock`
 ]
 # Routes that work without a bearer token.
 PUBLIC = {("get", "/healthz"), ("head", "/healthz"), ("get", "/api/v1/openapi.json"),
