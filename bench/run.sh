@@ -19,12 +19,14 @@
 #   STEPS="a b c d e f h k"   which steps to run (f needs e; it runs the 1M gets itself)
 #   DURATION=10  WARMUP=3     seconds per measurement and of warm-up
 #   REPEAT=1                  run every measurement this many times
-#   SEED_DIR=…/build-bench/seed-1m   the cached 1M-case data directory (made once, reused)
+#   SEED_DIR=…/build-bench/seed-1m   the cached 1M-case data directory (made once, reused;
+#                             delete it to re-seed, e.g. after a schema change)
 #   SEED_CASES=1000000
 #   QUIET_WAIT=60             before each measurement, wait up to this many seconds for the
 #                             other processes on the machine to use < QUIET_PCT % of the CPUs
 #   QUIET_PCT=15
 #   CRASH_ROUNDS=3            kill -9 rounds of step d
+#   BENCH_COMMIT=…            what to print as the commit (e.g. when run from a git archive)
 #   SEARCH_TERMS=…            comma-separated search mix of step e (default: frequent,
 #                             medium and rare words, accented and not, a SIP code, two words,
 #                             and a carrier ticket number found in one case)
@@ -212,7 +214,7 @@ ensure_seed() {
 machine() {
   {
     echo "date:    $(date -Is)"
-    echo "commit:  $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$( [[ -n "$(git -C "$ROOT" status --porcelain -- src 2>/dev/null)" ]] && echo ' (src/ has uncommitted changes)')"
+    echo "commit:  ${BENCH_COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$( [[ -n "$(git -C "$ROOT" status --porcelain -- src 2>/dev/null)" ]] && echo ' (src/ has uncommitted changes)')}"
     echo "build:   $BUILD_DIR ($(grep -m1 '^CMAKE_BUILD_TYPE' "$BUILD_DIR/CMakeCache.txt" | cut -d= -f2))"
     echo "cpu:     $NCPU × $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
     echo "memory:  $(free -m | awk '/^Mem:/{print $2 " MiB"}')"
@@ -245,15 +247,19 @@ step_create() {
 # Small API calls on the running server: count | create_one | total TERM (prints the answer).
 api() {
   python3 - "$PORT" "$ADMIN_EMAIL" "$ADMIN_PASSWORD" "$@" <<'PY'
-import json, sys, time, urllib.parse, urllib.request
+import json, sys, time, urllib.error, urllib.parse, urllib.request
 port, email, password, what = sys.argv[1:5]
 base = "http://127.0.0.1:%s/api/v1" % port
 def call(method, path, body=None, token=None):
     h = {"Content-Type": "application/json"}
     if token: h["Authorization"] = "Bearer " + token
     data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(urllib.request.Request(base + path, data, h, method=method), timeout=120) as r:
-        return json.load(r)
+    try:
+        with urllib.request.urlopen(urllib.request.Request(base + path, data, h, method=method), timeout=120) as r:
+            return json.load(r)
+    except urllib.error.HTTPError as e:
+        sys.stderr.write("bench/run.sh: %s %s: HTTP %d %s\n" % (method, path, e.code, e.read().decode()[:300]))
+        sys.exit(1)
 token = call("POST", "/auth/login", {"email": email, "password": password})["token"]
 if what == "count":
     print(call("GET", "/cases?limit=1", token=token)["total"])
@@ -290,11 +296,11 @@ step_crash() {
       --ack-file "$dir/acks.txt" >"$verify_out" || true
     # A new case after the restart must get the next number, never one given before.
     local newnum
-    newnum=$(api create_one)
+    newnum=$(api create_one || echo "none")
     python3 - "$verify_out" "$acks" "$after" "$newnum" "$round" <<'PY' | tee -a "$SUMMARY" >&2
 import json, sys
 v = json.load(open(sys.argv[1])); acks, after, newnum, rnd = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-num = int(newnum.split("-")[-1]) if newnum else 0
+num = int(newnum.split("-")[-1]) if newnum.startswith("CMW-") else 0
 verdict = "OK" if v["missing"] == 0 and v["mismatched"] == 0 and v["failed"] == 0 and num == after + 1 else "FAILED"
 print("d_crash_%s               acknowledged %d, in database after restart %d, missing %d, reused %d, unreadable %d, next number %s: %s" % (
     rnd, acks, after, v["missing"], v["mismatched"], v["failed"], newnum, verdict))

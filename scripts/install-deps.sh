@@ -12,7 +12,7 @@ build_pkgs=(
   libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(
-  python3 curl sqlite3 wrk
+  python3 curl sqlite3 wrk libbusiness-hours-perl
 )
 
 want=()

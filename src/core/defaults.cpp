@@ -1,6 +1,7 @@
 #include "core/defaults.hpp"
 
 #include "core/calendar.hpp"
+#include "core/escalation.hpp"
 
 namespace escala::core {
 
@@ -63,6 +64,8 @@ Json deck_defaults() {
         {"degraded", {{"one", "S3"}, {"several", "S3"}, {"all", "S2"}}},
         {"none", {{"one", "S4"}, {"several", "S4"}, {"all", "S4"}}}}},
       {"reopen_window_days", 30},
+      {"sla_warn_percent", 75},
+      {"escalation_rules", rules_to_json(default_rules())},
       // R1.6: live channels keep these hours; email and S1 (D2) count around the clock.
       {"calendars", Json::array({calendar_to_json(support_calendar()),
                                  calendar_to_json(always_open_calendar())})},

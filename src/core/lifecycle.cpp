@@ -54,6 +54,19 @@ class Recorder {
   }
 
   Change& change() { return change_; }
+  const Event& last_event() const { return change_.events.back(); }
+
+  void notify(const std::vector<int64_t>& users, const std::string& kind,
+              const std::string& subject, const std::string& body) {
+    for (int64_t u : users) {
+      bool dup = false;  // one notification per person and cause
+      for (const auto& n : change_.notifications)
+        if (n.user_id == u && n.kind == kind && n.subject == subject) dup = true;
+      if (dup) continue;
+      change_.notifications.push_back(
+          Notification{0, u, change_.after.id, kind, subject, body, now_});
+    }
+  }
 
  private:
   Change change_;
@@ -115,6 +128,56 @@ Json field_diff(const Json& before, const Json& after) {
   return changes;
 }
 
+std::string number_of(const Case& c, const CaseContext& ctx) {
+  return format_case_number(ctx.policy ? ctx.policy->number_prefix : "CMW-", c.id);
+}
+
+// What a notification about `e` says. Staff-facing, so in English with the case number.
+std::pair<std::string, std::string> describe(const Event& e, const Case& c,
+                                             const CaseContext& ctx) {
+  const std::string number = number_of(c, ctx);
+  const std::string where = " (" + std::string(to_string(c.severity)) + ", L" +
+                            std::to_string(c.level) + ") " + c.subject;
+  if (e.type == "sla_warning" || e.type == "sla_breached") {
+    std::string target = e.data.value("target", std::string());
+    std::string what = e.type == "sla_warning"
+                           ? target + " target " + std::to_string(e.data.value("percent", 75)) +
+                                 "% consumed"
+                           : target + " target breached";
+    return {"[" + number + "] SLA: " + what + where,
+            "Case " + number + ": the " + what + ". Due: " +
+                e.data.value("due_at", std::string("-")) + "."};
+  }
+  return {"[" + number + "] " + std::string(to_string(c.severity)) + " case" + where,
+          "Case " + number + " needs attention: " + e.type + "."};
+}
+
+// Runs the escalation rules that match the event just recorded (see escalation.hpp).
+void apply_rules(Recorder& r, const CaseContext& ctx) {
+  if (!ctx.policy) return;
+  const Event trigger = r.last_event();
+  for (const auto& rule : ctx.policy->rules) {
+    if (!rule_matches(rule, trigger, r.c())) continue;
+    for (const auto& action : rule.actions) {
+      if (action.kind == RuleAction::Kind::kEscalate) {
+        Case& c = r.c();
+        if (c.level >= kMaxLevel || c.status == CaseStatus::kResolved ||
+            c.status == CaseStatus::kClosed)
+          continue;
+        c.level += 1;
+        r.add("escalated", {{"from", c.level - 1},
+                            {"to", c.level},
+                            {"reason", "rule: " + rule.name},
+                            {"rule", rule.name}});
+        if (c.status == CaseStatus::kPendingCustomer) r.set_status(CaseStatus::kOpen, "escalated");
+      } else {
+        auto [subject, body] = describe(trigger, r.c(), ctx);
+        r.notify(recipients(action, r.c(), ctx.staff), trigger.type, subject, body);
+      }
+    }
+  }
+}
+
 bool may_edit_data(const Actor& a, const Case& c) {
   return a.role == Role::kCustomer ? a.account == c.account : true;
 }
@@ -160,6 +223,13 @@ Result<Change> fire_sla_timers(const Case& c, Instant now, const CaseContext& ct
                  {"severity", to_string(r.c().severity)}};
     if (!breach) data["percent"] = warn;
     r.add(breach ? "sla_breached" : "sla_warning", std::move(data));
+    // D6: the assignee and the supervisors hear of every warning and breach.
+    RuleAction to_assignee{RuleAction::Kind::kNotify, true, std::nullopt, std::nullopt};
+    RuleAction to_supervisors{RuleAction::Kind::kNotify, false, Role::kSupervisor, std::nullopt};
+    auto [subject, body] = describe(r.last_event(), r.c(), ctx);
+    r.notify(recipients(to_assignee, r.c(), ctx.staff), r.last_event().type, subject, body);
+    r.notify(recipients(to_supervisors, r.c(), ctx.staff), r.last_event().type, subject, body);
+    apply_rules(r, ctx);
   }
   Change out = r.finish();
   // Even when nothing was due (the calendar changed since the timer was set), the next
@@ -226,6 +296,7 @@ Result<Change> open_case(int64_t id, const OpenCaseInput& in, const Actor& actor
   if (c.suggested_severity) created["suggested_severity"] = to_string(*c.suggested_severity);
   if (!c.severity_reason.empty()) created["severity_reason"] = c.severity_reason;
   r.add("created", std::move(created));
+  apply_rules(r, ctx);
   r.c().missing_fields = missing_fields(c.type, c.fields);
   settle_completeness(r, ctx, now);
   return r.finish();
@@ -269,6 +340,7 @@ Result<Change> update_impact(const Case& c, const Impact& impact, const Actor& a
     n.severity = *n.suggested_severity;
     r.add("severity_changed",
           {{"old", to_string(old)}, {"new", to_string(n.severity)}, {"reason", "impact"}});
+    apply_rules(r, ctx);
   }
   return r.finish();
 }
@@ -289,6 +361,7 @@ Result<Change> change_severity(const Case& c, Severity severity, const std::stri
   n.severity_reason = follows_suggestion ? std::string() : reason;
   r.add("severity_changed",
         {{"old", to_string(c.severity)}, {"new", to_string(severity)}, {"reason", reason}});
+  apply_rules(r, ctx);
   return r.finish();
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/model.hpp"
+#include "core/escalation.hpp"
 #include "core/result.hpp"
 #include "core/severity.hpp"
 
@@ -47,6 +48,8 @@ struct CasePolicy {
   Seconds reopen_window{30 * 24 * 3600};
   // A warning is recorded when this share of a target is consumed (D6).
   int warn_percent = 75;
+  std::vector<EscalationRule> rules = default_rules();
+  std::string number_prefix = "CMW-";
   const DueCalculator* due = nullptr;
 
   const SlaTarget& target(Severity s) const { return targets[static_cast<int>(s) - 1]; }
@@ -57,12 +60,14 @@ struct CaseContext {
   const CasePolicy* policy = nullptr;
   std::optional<Money> activation_charge;  // from the account's contract, if any
   Seconds default_offset{-6 * 3600};        // for field times written without a zone
+  std::vector<StaffMember> staff;           // who notifications and rules can reach
 };
 
 struct Change {
   Case after;
   std::vector<Event> events;
   std::optional<BillableItem> billable;
+  std::vector<Notification> notifications;
 };
 
 struct OpenCaseInput {

@@ -157,6 +157,7 @@ struct User {
   std::string timezone = "America/Mexico_City";
   std::string password_hash;  // argon2id string
   bool active = true;
+  bool quiet = false;  // wants no notifications
   Instant created_at{};
 
   Actor actor() const { return Actor{id, role, level, account, name}; }
@@ -171,6 +172,18 @@ struct BillableItem {
   std::string description;
   Money charge;
   Instant at{};
+};
+
+// A message for a member of staff about a case (D6): stored with the change that caused
+// it; delivered by email (and later the console) from there.
+struct Notification {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  int64_t case_id = 0;
+  std::string kind;  // the event that caused it: sla_warning, sla_breached, created, ...
+  std::string subject;
+  std::string body;
+  Instant created_at{};
 };
 
 // "CMW-000123": the prefix and at least six digits (D1).

@@ -79,6 +79,12 @@ class CaseStore {
   virtual Result<std::optional<Instant>> next_sla_timer() = 0;
   // Cases whose timer is due at `now`, earliest first, at most `limit`.
   virtual Result<std::vector<int64_t>> cases_with_due_timers(Instant now, int limit) = 0;
+
+  // Notifications stored with changes, for one person, newest first, ids below `before_id`
+  // (0: from the newest).
+  virtual Result<std::vector<core::Notification>> notifications(int64_t user_id,
+                                                                int64_t before_id,
+                                                                int limit) = 0;
 };
 
 }  // namespace escala::ports

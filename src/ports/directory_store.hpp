@@ -42,6 +42,7 @@ class DirectoryStore {
   virtual Result<std::optional<core::User>> find_user_by_email(const std::string& email) = 0;
   virtual Result<std::vector<core::User>> list_users(int64_t after_id, int limit) = 0;
   virtual Result<int64_t> count_users() = 0;
+  virtual Status set_user_quiet(int64_t user_id, bool quiet) = 0;
 
   virtual Status create_session(const Session& session) = 0;
   virtual Result<std::optional<Session>> find_session(const std::string& token_hash) = 0;

@@ -41,9 +41,40 @@ Result<int64_t> CaseService::parse_number(std::string_view number) const {
   return *id;
 }
 
+Result<std::vector<core::StaffMember>> CaseService::staff() {
+  const Instant now = clock_.now();
+  std::lock_guard lock(staff_mu_);
+  if (staff_read_at_ && now - *staff_read_at_ < Seconds{5} && now >= *staff_read_at_)
+    return staff_;
+  std::vector<core::StaffMember> out;
+  int64_t after = 0;
+  for (;;) {
+    auto page = directory_.list_users(after, 1000);
+    if (!page.ok()) return page.error();
+    for (const auto& u : *page) {
+      if (u.role != core::Role::kCustomer && u.active)
+        out.push_back(core::StaffMember{u.id, u.role, u.level, u.quiet});
+      after = u.id;
+    }
+    if (page->size() < 1000) break;
+  }
+  staff_ = out;
+  staff_read_at_ = now;
+  return out;
+}
+
+Result<std::vector<core::Notification>> CaseService::notifications(const core::Actor& actor,
+                                                                   int64_t before_id,
+                                                                   int limit) {
+  return cases_.notifications(actor.user_id, before_id, std::clamp(limit, 1, 1000));
+}
+
 Result<core::CaseContext> CaseService::context_for(const std::string& account) {
   core::CaseContext ctx;
   ctx.policy = &policy_;
+  auto people = staff();
+  if (!people.ok()) return people.error();
+  ctx.staff = std::move(people).value();
   ctx.default_offset = zone_offset("Etc/GMT+6", clock_.now());
   if (account.empty()) return ctx;
   auto acc = directory_.get_account(account);

@@ -3,6 +3,7 @@
 // Each checks who may do it (through the core's rules), loads what the rule needs from the
 // directory, and lets the store apply the core's pure change atomically.
 
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,6 +63,10 @@ class CaseService {
     timer_listener_ = std::move(listener);
   }
 
+  // The caller's notifications, newest first.
+  Result<std::vector<core::Notification>> notifications(const core::Actor& actor,
+                                                        int64_t before_id, int limit);
+
   // What the account was charged for (R2.1): administrators, supervisors and the
   // account's own customers.
   Result<std::vector<core::BillableItem>> billable_items(const core::Actor& actor,
@@ -82,6 +87,12 @@ class CaseService {
   core::CasePolicy policy_;
   std::string prefix_;
   std::function<void(Instant)> timer_listener_;
+
+  // Staff as rules and notifications see them, re-read at most every few seconds.
+  Result<std::vector<core::StaffMember>> staff();
+  std::mutex staff_mu_;
+  std::vector<core::StaffMember> staff_;  // GUARDED_BY(staff_mu_)
+  std::optional<Instant> staff_read_at_;  // GUARDED_BY(staff_mu_)
 };
 
 // Offset from UTC of the IANA zone at `at` (for field times written without a zone).

@@ -32,10 +32,17 @@ Semantics and the normalisation:
   (nothing is open from escala's answer until then). For N = 0 there is no normalisation.
   Every other difference is a disagreement and fails the test.
 
-Calendars are chosen so that every civil time Business::Hours converts exists exactly once or
-is the first of two (Time::Local maps an ambiguous time to the earlier instant, which is what
-escala's rule "open when the wall-clock time is inside an interval" gives at an opening; see
-the report in issue 3 for the hours where the two models differ by design).
+Daylight saving time: both sides agree when every opening and closing is a civil time that
+exists exactly once, or is the first of two (Time::Local, which Business::Hours uses, maps an
+ambiguous time to the earlier instant, as escala's rule "open when the wall-clock time lies
+inside an interval" does at an opening). They differ by design for hours that open or close
+inside a spring-forward gap or a repeated fall-back hour, e.g. Sunday 01:30-02:30 in New York:
+Time::Local turns a nonexistent 02:30 into 03:30 EDT (so Business::Hours counts an hour, 30
+minutes of it at wall-clock times outside the interval) where escala counts the 30 real
+minutes; on the fall-back night Business::Hours counts one span of 2 h from the first 01:30 to
+02:30 EST, escala 1 h 30 (the second 01:00-01:30 lies before the opening by the wall clock).
+The diff-new-york calendar below therefore keeps its boundaries out of 01:00-03:00 except the
+01:00 opening, while its Sunday hours still straddle every change.
 
 Usage:
   ESCALA_BIN=build/escala python3 tests/differential/calendar_vs_business_hours.py

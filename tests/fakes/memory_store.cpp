@@ -35,6 +35,10 @@ void MemoryStore::store_change(core::Change&& change) {
     change.billable->id = static_cast<int64_t>(billable_.size()) + 1;
     billable_.push_back(*change.billable);
   }
+  for (auto n : change.notifications) {
+    n.id = static_cast<int64_t>(notifications_.size()) + 1;
+    notifications_.push_back(std::move(n));
+  }
   text_[change.after.id] = searchable_text(change.after, evs);
   cases_[change.after.id] = std::move(change.after);
 }
@@ -214,6 +218,26 @@ Result<std::vector<core::User>> MemoryStore::list_users(int64_t after_id, int li
   for (auto it = users_.upper_bound(after_id); it != users_.end() && static_cast<int>(out.size()) < limit; ++it)
     out.push_back(it->second);
   return out;
+}
+
+Result<std::vector<core::Notification>> MemoryStore::notifications(int64_t user_id,
+                                                                   int64_t before_id, int limit) {
+  std::lock_guard lock(mu_);
+  std::vector<core::Notification> out;
+  for (auto it = notifications_.rbegin(); it != notifications_.rend(); ++it) {
+    if (it->user_id != user_id || (before_id > 0 && it->id >= before_id)) continue;
+    if (static_cast<int>(out.size()) >= limit) break;
+    out.push_back(*it);
+  }
+  return out;
+}
+
+Status MemoryStore::set_user_quiet(int64_t user_id, bool quiet) {
+  std::lock_guard lock(mu_);
+  auto it = users_.find(user_id);
+  if (it == users_.end()) return make_error(ErrorCode::kNotFound, "no such user");
+  it->second.quiet = quiet;
+  return ok_status();
 }
 
 Result<int64_t> MemoryStore::count_users() {

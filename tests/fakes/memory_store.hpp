@@ -20,6 +20,8 @@ class MemoryStore final : public ports::CaseStore, public ports::DirectoryStore 
   Result<std::vector<core::BillableItem>> billable_items(const std::string& account) override;
   Result<std::optional<Instant>> next_sla_timer() override;
   Result<std::vector<int64_t>> cases_with_due_timers(Instant now, int limit) override;
+  Result<std::vector<core::Notification>> notifications(int64_t user_id, int64_t before_id,
+                                                        int limit) override;
 
   Result<core::Account> create_account(const core::Account& account) override;
   Result<core::Account> update_account(const core::Account& account) override;
@@ -34,6 +36,7 @@ class MemoryStore final : public ports::CaseStore, public ports::DirectoryStore 
   Result<std::optional<core::User>> find_user_by_email(const std::string& email) override;
   Result<std::vector<core::User>> list_users(int64_t after_id, int limit) override;
   Result<int64_t> count_users() override;
+  Status set_user_quiet(int64_t user_id, bool quiet) override;
   Result<int64_t> count_accounts() override;
   Status create_session(const ports::Session& session) override;
   Result<std::optional<ports::Session>> find_session(const std::string& token_hash) override;
@@ -50,6 +53,7 @@ class MemoryStore final : public ports::CaseStore, public ports::DirectoryStore 
   std::map<int64_t, std::vector<core::Event>> events_;
   std::map<int64_t, std::string> text_;  // folded search text per case
   std::vector<core::BillableItem> billable_;
+  std::vector<core::Notification> notifications_;
   std::map<std::string, core::Account> accounts_;
   std::map<int64_t, core::Contact> contacts_;
   std::map<int64_t, core::User> users_;

@@ -9,7 +9,8 @@ sys.dont_write_bytecode = True
 import os
 import unittest
 
-from escala_harness import API, EscalaServer, ServerTestCase, incident
+from escala_harness import (ADMIN_EMAIL, ADMIN_PASSWORD, API, PASSWORD, EscalaServer,
+                            ServerTestCase, incident)
 
 S1 = {"affected": "all", "disruption": "outage"}  # 1 h response, 3 h resolution, 24x7
 
@@ -17,12 +18,37 @@ S1 = {"affected": "all", "disruption": "outage"}  # 1 h response, 3 h resolution
 class Timers(ServerTestCase):
     SERVE_ARGS = ("--test-clock",)
     ACCOUNTS = [{"code": "SLA", "name": "Reloj"}]
-    USERS = [("cliente", "customer", None, "SLA"), ("agente", "agent", 1, None)]
+    USERS = [("cliente", "customer", None, "SLA"), ("agente", "agent", 1, None),
+             ("jefa", "supervisor", None, None), ("callado", "supervisor", None, None),
+             ("guardia", "agent", 2, None)]
+
+    @classmethod
+    def seed(cls):
+        r = cls.http.patch(API + "/me", {"quiet": True}, token=cls.tokens["callado"])
+        if r.status != 200 or r.json["quiet"] is not True:
+            raise RuntimeError(f"cannot set quiet: {r}")
+
+    def notifications(self, who, number):
+        r = self.api("GET", "/notifications?limit=1000", as_=who)
+        self.assertEqual(r.status, 200, str(r))
+        return [n["kind"] for n in r.json["items"] if n["case"] == number]
+
+    moved_since_login = 0
 
     def advance(self, seconds):
-        """Moves the desk's clock; the server fires what fell due before it answers."""
+        """Moves the desk's clock; the server fires what fell due before it answers.
+
+        Tokens expire on the desk's clock too (12 h), so everyone signs in again after
+        the class has moved time by several hours."""
         r = self.api("POST", "/test/clock", {"advance_seconds": seconds})
         self.assertEqual(r.status, 200, str(r))
+        cls = type(self)
+        cls.moved_since_login += seconds
+        if cls.moved_since_login > 6 * 3600:
+            cls.tokens["admin"] = cls.admin = cls.http.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+            for key, user in cls.users.items():
+                cls.tokens[key] = cls.http.login(user["email"], PASSWORD)
+            cls.moved_since_login = 0
 
     def sla_events(self, number):
         return [(e["type"], e["data"]["target"]) for e in self.events(number)
@@ -63,6 +89,35 @@ class Timers(ServerTestCase):
         self.assertIn(("sla_warning", "resolution"), self.sla_events(n))
         # The response was met by the question: no response warning or breach ever.
         self.assertEqual([t for t in self.sla_events(n) if t[1] == "response"], [])
+
+
+    def test_warnings_reach_the_assignee_and_supervisors_but_not_the_quiet(self):
+        case = self.create_case(incident("SLA", impact=S1))
+        n = case["number"]
+        # A new S1 alerts the L2 agents at once (default escalation rule).
+        self.assertEqual(self.notifications("guardia", n), ["created"])
+        r = self.api("PATCH", f"/cases/{n}", {"assignee": self.users["agente"]["id"]})
+        self.assertEqual(r.status, 200, str(r))
+        self.advance(46 * 60)
+        self.assertEqual(self.notifications("agente", n), ["sla_warning"])
+        self.assertEqual(self.notifications("jefa", n), ["sla_warning"])
+        self.assertEqual(self.notifications("callado", n), [])
+        r = self.api("GET", "/notifications", as_="jefa")
+        mine = [x for x in r.json["items"] if x["case"] == n]
+        self.assertIn(f"[{n}]", mine[0]["subject"])
+
+    def test_resolution_breach_at_level_one_escalates_by_rule(self):
+        case = self.create_case(incident("SLA", impact=S1))
+        n = case["number"]
+        self.assertEqual(case["level"], 1)
+        self.advance(3 * 3600 + 60)  # past the 3 h S1 resolution target
+        after = self.case(n)
+        self.assertEqual(after["level"], 2)
+        escalations = [e for e in self.events(n) if e["type"] == "escalated"]
+        self.assertEqual(len(escalations), 1)
+        self.assertEqual(escalations[0]["actor"]["role"], "system")
+        self.assertIn("rule", escalations[0]["data"])
+        self.assertIn("sla_breached", self.notifications("jefa", n))
 
 
 class Restarts(unittest.TestCase):

@@ -198,8 +198,41 @@ Response Api::route(const Request& req) {
     return Response{204, "application/json", "", {}};
   }
   if (n == 1 && s[0] == "me") {
+    if (m == "GET") return json_response(200, user_json(*user));
+    if (m != "PATCH") return method_not_allowed("GET, PATCH");
+    auto body = body_object();
+    if (!body.ok()) return error_response(body.error());
+    if (auto st = only_fields(*body, {"quiet"}); !st.ok()) return error_response(st.error());
+    auto quiet = opt_bool(*body, "quiet");
+    if (!quiet.ok()) return error_response(quiet.error());
+    core::User me = *user;
+    if (quiet.value()) {
+      auto st = settings_.set_user_quiet(me.id, *quiet.value());
+      if (!st.ok()) return error_response(st.error());
+      me.quiet = *quiet.value();
+    }
+    return json_response(200, user_json(me));
+  }
+  if (n == 1 && s[0] == "notifications") {
     if (m != "GET") return method_not_allowed("GET");
-    return json_response(200, user_json(*user));
+    auto limit = int_param(*target, "limit", 1, 1000);
+    if (!limit.ok()) return error_response(limit.error());
+    auto cursor = int_param(*target, "cursor", 1, INT64_MAX);
+    if (!cursor.ok()) return error_response(cursor.error());
+    int lim = static_cast<int>(limit->value_or(50));
+    auto list = cases_.notifications(actor, cursor->value_or(0), lim);
+    if (!list.ok()) return error_response(list.error());
+    Json items = Json::array();
+    for (const auto& x : *list)
+      items.push_back(Json{{"id", x.id},
+                           {"case", core::format_case_number(prefix, x.case_id)},
+                           {"kind", x.kind},
+                           {"subject", x.subject},
+                           {"body", x.body},
+                           {"created_at", format_iso8601(x.created_at)}});
+    std::optional<std::string> next;
+    if (static_cast<int>(list->size()) == lim) next = std::to_string(list->back().id);
+    return json_response(200, list_json(items, static_cast<int64_t>(items.size()), next));
   }
   if (n == 1 && s[0] == "config") {
     if (m != "GET") return method_not_allowed("GET");

@@ -219,6 +219,7 @@ Json user_json(const core::User& u) {
               {"language", u.language},
               {"timezone", u.timezone},
               {"active", u.active},
+              {"quiet", u.quiet},
               {"created_at", format_iso8601(u.created_at)}};
 }
 

@@ -66,6 +66,18 @@ const std::vector<Migration>& migrations() {
            "ALTER TABLE cases ADD COLUMN sla_next_at INTEGER",
            "CREATE INDEX cases_sla_next ON cases(sla_next_at) WHERE sla_next_at IS NOT NULL",
        }},
+      {4,
+       "notifications to staff, and their quiet setting",
+       {
+           "ALTER TABLE users ADD COLUMN quiet INTEGER NOT NULL DEFAULT 0",
+           // Written in the same transaction as the event that causes them; `email_status`
+           // is the outbox state of their email (pending until the mail channel sends it).
+           "CREATE TABLE notifications(id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL,"
+           " case_id INTEGER NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL,"
+           " body TEXT NOT NULL, created_at INTEGER NOT NULL,"
+           " email_status TEXT NOT NULL DEFAULT 'pending')",
+           "CREATE INDEX notifications_user ON notifications(user_id, id)",
+       }},
   };
   return kMigrations;
 }

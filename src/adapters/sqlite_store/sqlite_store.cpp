@@ -275,6 +275,17 @@ class SqliteStore::Impl {
         soci::use(amount), soci::use(cur), soci::use(at);
   }
 
+  static void write_notifications(Session& sql, const std::vector<core::Notification>& ns) {
+    for (const auto& n : ns) {
+      long long user = n.user_id, case_id = n.case_id, at = to_unix_millis(n.created_at);
+      std::string kind = n.kind, subject = n.subject, body = n.body;
+      sql << "INSERT INTO notifications(user_id, case_id, kind, subject, body, created_at)"
+             " VALUES(:u, :c, :k, :s, :b, :a)",
+          soci::use(user), soci::use(case_id), soci::use(kind), soci::use(subject),
+          soci::use(body), soci::use(at);
+    }
+  }
+
   static std::string messages_text(const std::vector<core::Event>& events) {
     std::string out;
     for (const auto& e : events) {
@@ -306,6 +317,7 @@ class SqliteStore::Impl {
         soci::use(id), soci::use(subject), soci::use(body), soci::use(messages);
     write_events(sql, ch.events);
     write_billable(sql, ch.billable);
+    write_notifications(sql, ch.notifications);
     sql << "UPDATE counters SET value = :v WHERE name = 'case'", soci::use(id);
   }
 
@@ -334,6 +346,7 @@ class SqliteStore::Impl {
     }
     write_events(sql, ch.events);
     write_billable(sql, ch.billable);
+    write_notifications(sql, ch.notifications);
   }
 
   static Result<std::optional<core::Case>> read_case(Session& sql, long long id) {
@@ -585,6 +598,30 @@ Result<std::vector<int64_t>> SqliteStore::cases_with_due_timers(Instant now, int
   }
 }
 
+Result<std::vector<core::Notification>> SqliteStore::notifications(int64_t user_id,
+                                                                   int64_t before_id,
+                                                                   int limit) {
+  try {
+    auto lease = impl_->lease();
+    long long uid = user_id, before = before_id > 0 ? before_id : INT64_MAX, n = limit;
+    long long id = 0, case_id = 0, at = 0;
+    std::string kind, subject, body;
+    soci::statement st = ((*lease).prepare << "SELECT id, case_id, kind, subject, body, created_at"
+                                              " FROM notifications WHERE user_id = :u AND id < :b"
+                                              " ORDER BY id DESC LIMIT :n",
+                          soci::use(uid), soci::use(before), soci::use(n), soci::into(id),
+                          soci::into(case_id), soci::into(kind), soci::into(subject),
+                          soci::into(body), soci::into(at));
+    st.execute(false);
+    std::vector<core::Notification> out;
+    while (st.fetch())
+      out.push_back(core::Notification{id, user_id, case_id, kind, subject, body, from_unix_millis(at)});
+    return out;
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
 // ---- DirectoryStore -----------------------------------------------------------------------
 
 namespace {
@@ -606,7 +643,7 @@ struct AccountRow {
 
 struct UserRow {
   long long id = 0, level = 0, created_at = 0;
-  int active = 1;
+  int active = 1, quiet = 0;
   std::string email, name, role, specialties, account, language, timezone, password_hash;
   core::User to_user() const {
     core::User u;
@@ -624,6 +661,7 @@ struct UserRow {
     u.timezone = timezone;
     u.password_hash = password_hash;
     u.active = active != 0;
+    u.quiet = quiet != 0;
     u.created_at = from_unix_millis(created_at);
     return u;
   }
@@ -631,7 +669,7 @@ struct UserRow {
 
 constexpr const char* kUserColumns =
     "SELECT id, email, name, role, level, specialties, account, language, timezone,"
-    " password_hash, active, created_at FROM users ";
+    " password_hash, active, created_at, quiet FROM users ";
 
 template <typename Stmt>
 Stmt& bind_user(Stmt& st, UserRow& r) {
@@ -647,6 +685,7 @@ Stmt& bind_user(Stmt& st, UserRow& r) {
   st.exchange(soci::into(r.password_hash));
   st.exchange(soci::into(r.active));
   st.exchange(soci::into(r.created_at));
+  st.exchange(soci::into(r.quiet));
   return st;
 }
 
@@ -897,6 +936,18 @@ Result<int64_t> SqliteStore::count_accounts() {
   } catch (const std::exception& e) {
     return db_error(e);
   }
+}
+
+Status SqliteStore::set_user_quiet(int64_t user_id, bool quiet) {
+  return impl_->write([&](Session& s) -> Status {
+    long long id = user_id;
+    int q = quiet ? 1 : 0;
+    int n = 0;
+    s << "SELECT count(*) FROM users WHERE id = :i", soci::use(id), soci::into(n);
+    if (n == 0) return make_error(ErrorCode::kNotFound, "no such user");
+    s << "UPDATE users SET quiet = :q WHERE id = :i", soci::use(q), soci::use(id);
+    return ok_status();
+  });
 }
 
 Status SqliteStore::create_session(const ports::Session& session) {

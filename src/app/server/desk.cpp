@@ -69,6 +69,8 @@ DeskPolicy load_policy(const core::Json& defaults) {
       }
   }
   out.policy.reopen_window = Seconds{defaults.value("reopen_window_days", 30) * 24 * 3600};
+  out.policy.warn_percent = defaults.value("sla_warn_percent", 75);
+  out.policy.number_prefix = out.number_prefix;
   return out;
 }
 
@@ -145,6 +147,14 @@ int serve(const ServeOptions& options) {
   }
   const core::Json desk_defaults = defaults->value_or(core::Json::object());
   DeskPolicy policy = load_policy(desk_defaults);
+  if (desk_defaults.contains("escalation_rules")) {
+    auto rules = core::rules_from_json(desk_defaults["escalation_rules"]);
+    if (!rules.ok()) {
+      spdlog::critical("escalation rules: {}: {}", rules.error().field, rules.error().message);
+      return 2;
+    }
+    policy.policy.rules = std::move(rules).value();
+  }
   services::CalendarSet calendars;
   if (auto st = load_calendars(desk_defaults, calendars); !st.ok()) {
     spdlog::critical("calendar configuration: {}: {}", st.error().field, st.error().message);
