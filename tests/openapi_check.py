@@ -34,6 +34,8 @@ ROUTES = [
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/logout"),
     ("get", "/api/v1/me"),
+    ("patch", "/api/v1/me"),
+    ("get", "/api/v1/notifications"),
     ("get", "/api/v1/config"),
     ("get", "/api/v1/fields/{type}"),
     ("get", "/api/v1/severity-suggestion"),
