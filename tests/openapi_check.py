@@ -36,6 +36,7 @@ ROUTES = [
     ("get", "/api/v1/me"),
     ("patch", "/api/v1/me"),
     ("get", "/api/v1/notifications"),
+    ("get", "/api/v1/reports/sla"),
     ("get", "/api/v1/config"),
     ("get", "/api/v1/fields/{type}"),
     ("get", "/api/v1/severity-suggestion"),

@@ -31,6 +31,8 @@ struct CaseQuery {
   std::optional<std::string> account;
   std::optional<int64_t> assignee;  // 0 means unassigned
   std::string text;                 // full-text query, accent- and case-insensitive
+  std::optional<Instant> created_from;    // created at or after
+  std::optional<Instant> created_before;  // created before
   int limit = 50;
   std::optional<int64_t> before_id;  // keyset cursor: only cases with a smaller number
 };

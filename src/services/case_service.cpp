@@ -2,6 +2,7 @@
 
 #include <date/tz.h>
 
+#include "core/reports.hpp"
 #include "core/sla.hpp"
 
 namespace escala::services {
@@ -60,6 +61,38 @@ Result<std::vector<core::StaffMember>> CaseService::staff() {
   }
   staff_ = out;
   staff_read_at_ = now;
+  return out;
+}
+
+Result<core::Json> CaseService::sla_compliance(const core::Actor& actor,
+                                               std::optional<Instant> from,
+                                               std::optional<Instant> before,
+                                               std::optional<std::string> account) {
+  if (actor.role != core::Role::kAdmin && actor.role != core::Role::kSupervisor &&
+      actor.role != core::Role::kSystem)
+    return make_error(ErrorCode::kPermissionDenied, "reports are for supervisors and administrators");
+  core::SlaAggregator totals;
+  ports::CaseQuery q;
+  q.created_from = from;
+  q.created_before = before;
+  q.account = account;
+  q.limit = 1000;
+  int64_t count = 0;
+  for (;;) {
+    auto page = cases_.list(q);
+    if (!page.ok()) return page.error();
+    for (const auto& c : page->items) {
+      totals.add(c, sla_report(c));
+      ++count;
+    }
+    if (!page->next_before) break;
+    q.before_id = page->next_before;
+  }
+  core::Json out = totals.to_json();
+  out["period"] = {{"from", from ? core::Json(format_iso8601(*from)) : core::Json(nullptr)},
+                   {"before", before ? core::Json(format_iso8601(*before)) : core::Json(nullptr)},
+                   {"account", account ? core::Json(*account) : core::Json(nullptr)}};
+  out["generated_at"] = format_iso8601(clock_.now());
   return out;
 }
 

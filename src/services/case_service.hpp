@@ -63,6 +63,12 @@ class CaseService {
     timer_listener_ = std::move(listener);
   }
 
+  // SLA compliance and times for the cases created in [from, before), optionally of one
+  // account (supervisors and administrators).
+  Result<core::Json> sla_compliance(const core::Actor& actor, std::optional<Instant> from,
+                                    std::optional<Instant> before,
+                                    std::optional<std::string> account);
+
   // The caller's notifications, newest first.
   Result<std::vector<core::Notification>> notifications(const core::Actor& actor,
                                                         int64_t before_id, int limit);

@@ -84,6 +84,8 @@ Result<ports::CasePage> MemoryStore::list(const ports::CaseQuery& q) {
     if (q.type && c.type != *q.type) continue;
     if (q.account && c.account != *q.account) continue;
     if (q.assignee && c.assignee_id.value_or(0) != *q.assignee) continue;
+    if (q.created_from && c.created_at < *q.created_from) continue;
+    if (q.created_before && c.created_at >= *q.created_before) continue;
     if (!q.text.empty() && !matches_text(text_[c.id], q.text)) continue;
     ++page.total;
     if (q.before_id && c.id >= *q.before_id) continue;

@@ -120,6 +120,26 @@ class Timers(ServerTestCase):
         self.assertIn("sla_breached", self.notifications("jefa", n))
 
 
+    def test_compliance_report_for_supervisors(self):
+        met = self.create_case(incident("SLA", impact=S1, subject="reporte a tiempo"))
+        r = self.api("POST", f"/cases/{met['number']}/replies", {"body": "Revisando"})
+        self.assertEqual(r.status, 201, str(r))
+        r = self.api("POST", f"/cases/{met['number']}/resolve", {"resolution": "Listo"})
+        self.assertEqual(r.status, 200, str(r))
+        late = self.create_case(incident("SLA", impact=S1, subject="reporte tarde"))
+        self.advance(2 * 3600)  # the second one breaches its response target
+        r = self.api("GET", "/reports/sla?account=SLA", as_="jefa")
+        self.assertEqual(r.status, 200, str(r))
+        rep = r.json
+        self.assertGreaterEqual(rep["total"]["cases"], 2)
+        self.assertGreaterEqual(rep["by_severity"]["S1"]["response"]["met"], 1)
+        self.assertGreaterEqual(rep["by_severity"]["S1"]["response"]["breached"], 1)
+        self.assertGreaterEqual(rep["first_level_resolution"]["resolved_at_level_1"], 1)
+        self.assertIsNotNone(rep["business_seconds_to_respond"]["p95"])
+        self.assertEqual(self.api("GET", "/reports/sla", as_="agente").status, 403)
+        self.assertEqual(self.api("GET", "/reports/sla?from=yesterday", as_="jefa").status, 400)
+
+
 class Restarts(unittest.TestCase):
     """Timers live in the database: what fell due while the server was down fires once on
     start, and a crash right after never repeats a firing."""

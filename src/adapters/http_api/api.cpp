@@ -213,6 +213,24 @@ Response Api::route(const Request& req) {
     }
     return json_response(200, user_json(me));
   }
+  if (n == 2 && s[0] == "reports" && s[1] == "sla") {
+    if (m != "GET") return method_not_allowed("GET");
+    auto& p = target->params;
+    std::optional<Instant> from, before;
+    if (!p["from"].empty()) {
+      from = parse_iso8601(p["from"]);
+      if (!from) return error_response(bad("must be an ISO 8601 instant with a zone", "from"));
+    }
+    if (!p["to"].empty()) {
+      before = parse_iso8601(p["to"]);
+      if (!before) return error_response(bad("must be an ISO 8601 instant with a zone", "to"));
+    }
+    std::optional<std::string> account;
+    if (!p["account"].empty()) account = p["account"];
+    auto report = cases_.sla_compliance(actor, from, before, account);
+    if (!report.ok()) return error_response(report.error());
+    return json_response(200, *report);
+  }
   if (n == 1 && s[0] == "notifications") {
     if (m != "GET") return method_not_allowed("GET");
     auto limit = int_param(*target, "limit", 1, 1000);

@@ -449,6 +449,8 @@ Result<ports::CasePage> SqliteStore::list(const ports::CaseQuery& q) {
     if (q.type) { filter("c.type = ?"); where.bind_text(std::string(core::to_string(*q.type))); }
     if (q.account) { filter("c.account = ?"); where.bind_text(*q.account); }
     if (q.assignee) { filter("c.assignee_id = ?"); where.bind_int(*q.assignee); }
+    if (q.created_from) { filter("c.created_at >= ?"); where.bind_int(to_unix_millis(*q.created_from)); }
+    if (q.created_before) { filter("c.created_at < ?"); where.bind_int(to_unix_millis(*q.created_before)); }
 
     const std::string from = fts.empty()
         ? " FROM cases c WHERE 1=1"
