@@ -177,6 +177,11 @@ SlaState replay_sla(const std::vector<Event>& events, const CasePolicy& policy) 
   return sla;
 }
 
+void checkpoint_clocks(SlaState& sla, const CasePolicy& policy, Instant at) {
+  checkpoint(sla.response, sla.calendar, at, policy);
+  checkpoint(sla.resolution, sla.calendar, at, policy);
+}
+
 void recompute_due(SlaState& sla, const CasePolicy& policy) {
   set_due(sla.response, sla.calendar, policy);
   set_due(sla.resolution, sla.calendar, policy);

@@ -21,6 +21,11 @@ void apply_sla_event(SlaState& sla, const Event& event, const CasePolicy& policy
 // The clocks of a history, from nothing.
 SlaState replay_sla(const std::vector<Event>& events, const CasePolicy& policy);
 
+// Folds the business time run so far (up to `at`, on the policy's calendars) into the
+// consumed time of running clocks; they keep running from `at`. Before a calendar edit, so
+// that time already spent is measured on the hours that applied then.
+void checkpoint_clocks(SlaState& sla, const CasePolicy& policy, Instant at);
+
 // Recomputes the due instants of running clocks, e.g. after a calendar edit. Time already
 // consumed is kept; the remainder is laid out on the calendar as it is now.
 void recompute_due(SlaState& sla, const CasePolicy& policy);

@@ -82,6 +82,11 @@ class CaseStore {
   // Cases whose timer is due at `now`, earliest first, at most `limit`.
   virtual Result<std::vector<int64_t>> cases_with_due_timers(Instant now, int limit) = 0;
 
+  // Applies `mutate` to every open case (clocks running) in one transaction; changes
+  // without events keep only derived state (SLA due instants and timers). Returns how many
+  // cases changed. Used when a calendar or policy changes under running clocks.
+  virtual Result<int64_t> update_open_cases(const CaseMutator& mutate) = 0;
+
   // Notifications stored with changes, for one person, newest first, ids below `before_id`
   // (0: from the newest).
   virtual Result<std::vector<core::Notification>> notifications(int64_t user_id,

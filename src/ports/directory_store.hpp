@@ -48,6 +48,20 @@ class DirectoryStore {
   virtual Result<std::optional<Session>> find_session(const std::string& token_hash) = 0;
   virtual Status delete_session(const std::string& token_hash) = 0;
 
+  // The desk's own append-only history (configuration changes), newest first.
+  struct DeskEvent {
+    int64_t id = 0;
+    Instant at{};
+    int64_t actor_id = 0;
+    std::string actor_name;
+    std::string type;
+    core::Json data;
+  };
+  // Replaces setting `key` and records `event` in one transaction.
+  virtual Status put_setting_with_event(const std::string& key, const core::Json& value,
+                                        const DeskEvent& event) = 0;
+  virtual Result<std::vector<DeskEvent>> desk_events(int64_t before_id, int limit) = 0;
+
   // Desk configuration as JSON documents by key ("defaults", ...).
   virtual Result<std::optional<core::Json>> get_setting(const std::string& key) = 0;
   virtual Status put_setting(const std::string& key, const core::Json& value) = 0;

@@ -19,6 +19,13 @@ Status CalendarSet::put(core::CalendarSpec spec) {
   return ok_status();
 }
 
+std::unique_ptr<CalendarSet> CalendarSet::snapshot() const {
+  auto copy = std::make_unique<CalendarSet>();
+  std::shared_lock lock(mu_);
+  copy->calendars_ = calendars_;
+  return copy;
+}
+
 std::shared_ptr<const core::BusinessCalendar> CalendarSet::find(const std::string& name) const {
   std::shared_lock lock(mu_);
   auto it = calendars_.find(name);

@@ -22,6 +22,8 @@ class CalendarSet final : public core::DueCalculator {
   std::optional<Millis> between(const std::string& calendar, Instant from,
                                 Instant to) const override;
   std::shared_ptr<const core::BusinessCalendar> find(const std::string& name) const;
+  // A copy of the calendars as they are now, unaffected by later put()s.
+  std::unique_ptr<CalendarSet> snapshot() const;
 
  private:
   mutable std::shared_mutex mu_;

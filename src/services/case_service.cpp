@@ -96,6 +96,22 @@ Result<core::Json> CaseService::sla_compliance(const core::Actor& actor,
   return out;
 }
 
+Result<int64_t> CaseService::recompute_open_clocks(const std::string& calendar,
+                                                   const core::DueCalculator& before) {
+  core::CasePolicy old_policy = policy_;
+  old_policy.due = &before;
+  const Instant now = clock_.now();
+  auto changed = cases_.update_open_cases([&](const core::Case& c) -> Result<core::Change> {
+    core::Change change{c, {}, std::nullopt, {}};
+    if (c.sla.calendar != calendar) return change;
+    core::checkpoint_clocks(change.after.sla, old_policy, now);
+    core::recompute_due(change.after.sla, policy_);
+    return change;
+  });
+  if (changed.ok() && timer_listener_) timer_listener_(clock_.now());
+  return changed;
+}
+
 Result<std::vector<core::Notification>> CaseService::notifications(const core::Actor& actor,
                                                                    int64_t before_id,
                                                                    int limit) {

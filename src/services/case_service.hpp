@@ -69,6 +69,12 @@ class CaseService {
                                     std::optional<Instant> before,
                                     std::optional<std::string> account);
 
+  // Lays the running clocks on `calendar` out again after an edit of it: time run so far
+  // is measured on `before` (the calendars as they were), the rest on the current ones.
+  // Answers how many cases changed.
+  Result<int64_t> recompute_open_clocks(const std::string& calendar,
+                                        const core::DueCalculator& before);
+
   // The caller's notifications, newest first.
   Result<std::vector<core::Notification>> notifications(const core::Actor& actor,
                                                         int64_t before_id, int limit);

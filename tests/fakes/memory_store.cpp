@@ -284,4 +284,41 @@ Status MemoryStore::put_setting(const std::string& key, const core::Json& value)
   return ok_status();
 }
 
+Result<int64_t> MemoryStore::update_open_cases(const ports::CaseMutator& mutate) {
+  std::lock_guard lock(mu_);
+  int64_t changed = 0;
+  std::vector<int64_t> ids;
+  for (const auto& [id, c] : cases_)
+    if (c.status == core::CaseStatus::kOpen) ids.push_back(id);
+  for (int64_t id : ids) {
+    auto change = mutate(cases_[id]);
+    if (!change.ok()) return change.error();
+    store_change(std::move(change).value());
+    ++changed;
+  }
+  return changed;
+}
+
+Status MemoryStore::put_setting_with_event(const std::string& key, const core::Json& value,
+                                           const DeskEvent& event) {
+  std::lock_guard lock(mu_);
+  settings_[key] = value;
+  DeskEvent e = event;
+  e.id = static_cast<int64_t>(desk_events_.size()) + 1;
+  desk_events_.push_back(std::move(e));
+  return ok_status();
+}
+
+Result<std::vector<ports::DirectoryStore::DeskEvent>> MemoryStore::desk_events(int64_t before_id,
+                                                                              int limit) {
+  std::lock_guard lock(mu_);
+  std::vector<DeskEvent> out;
+  for (auto it = desk_events_.rbegin(); it != desk_events_.rend(); ++it) {
+    if (before_id > 0 && it->id >= before_id) continue;
+    if (static_cast<int>(out.size()) >= limit) break;
+    out.push_back(*it);
+  }
+  return out;
+}
+
 }  // namespace escala::fakes

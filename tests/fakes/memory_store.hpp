@@ -43,6 +43,10 @@ class MemoryStore final : public ports::CaseStore, public ports::DirectoryStore 
   Status delete_session(const std::string& token_hash) override;
   Result<std::optional<core::Json>> get_setting(const std::string& key) override;
   Status put_setting(const std::string& key, const core::Json& value) override;
+  Status put_setting_with_event(const std::string& key, const core::Json& value,
+                                const DeskEvent& event) override;
+  Result<std::vector<DeskEvent>> desk_events(int64_t before_id, int limit) override;
+  Result<int64_t> update_open_cases(const ports::CaseMutator& mutate) override;
 
  private:
   void store_change(core::Change&& change);
@@ -54,6 +58,7 @@ class MemoryStore final : public ports::CaseStore, public ports::DirectoryStore 
   std::map<int64_t, std::string> text_;  // folded search text per case
   std::vector<core::BillableItem> billable_;
   std::vector<core::Notification> notifications_;
+  std::vector<DeskEvent> desk_events_;
   std::map<std::string, core::Account> accounts_;
   std::map<int64_t, core::Contact> contacts_;
   std::map<int64_t, core::User> users_;

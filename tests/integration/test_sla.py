@@ -6,6 +6,7 @@ import sys
 
 sys.dont_write_bytecode = True
 
+import datetime
 import os
 import unittest
 
@@ -15,7 +16,33 @@ from escala_harness import (ADMIN_EMAIL, ADMIN_PASSWORD, API, PASSWORD, EscalaSe
 S1 = {"affected": "all", "disruption": "outage"}  # 1 h response, 3 h resolution, 24x7
 
 
-class Timers(ServerTestCase):
+class MovableClock:
+    """Mixin for ServerTestCase classes whose server runs with --test-clock."""
+
+    moved_since_login = 0
+
+    def advance(self, seconds):
+        """Moves the desk's clock; the server fires what fell due before it answers.
+
+        Tokens expire on the desk's clock too (12 h), so everyone signs in again after
+        the class has moved time by several hours. Answers the desk's new time."""
+        r = self.api("POST", "/test/clock", {"advance_seconds": seconds})
+        self.assertEqual(r.status, 200, str(r))
+        cls = type(self)
+        cls.moved_since_login += seconds
+        if cls.moved_since_login > 6 * 3600:
+            cls.tokens["admin"] = cls.admin = cls.http.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+            for key, user in cls.users.items():
+                cls.tokens[key] = cls.http.login(user["email"], PASSWORD)
+            cls.moved_since_login = 0
+        return r.json["now"]
+
+
+def instant(iso):
+    return datetime.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+class Timers(MovableClock, ServerTestCase):
     SERVE_ARGS = ("--test-clock",)
     ACCOUNTS = [{"code": "SLA", "name": "Reloj"}]
     USERS = [("cliente", "customer", None, "SLA"), ("agente", "agent", 1, None),
@@ -33,22 +60,6 @@ class Timers(ServerTestCase):
         self.assertEqual(r.status, 200, str(r))
         return [n["kind"] for n in r.json["items"] if n["case"] == number]
 
-    moved_since_login = 0
-
-    def advance(self, seconds):
-        """Moves the desk's clock; the server fires what fell due before it answers.
-
-        Tokens expire on the desk's clock too (12 h), so everyone signs in again after
-        the class has moved time by several hours."""
-        r = self.api("POST", "/test/clock", {"advance_seconds": seconds})
-        self.assertEqual(r.status, 200, str(r))
-        cls = type(self)
-        cls.moved_since_login += seconds
-        if cls.moved_since_login > 6 * 3600:
-            cls.tokens["admin"] = cls.admin = cls.http.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-            for key, user in cls.users.items():
-                cls.tokens[key] = cls.http.login(user["email"], PASSWORD)
-            cls.moved_since_login = 0
 
     def sla_events(self, number):
         return [(e["type"], e["data"]["target"]) for e in self.events(number)
@@ -179,6 +190,58 @@ class Restarts(unittest.TestCase):
                 server.kill()
         finally:
             server.cleanup()
+
+
+
+
+class CalendarEdits(MovableClock, ServerTestCase):
+    """Administrators edit calendars while clocks run: the edit is versioned in the desk's
+    history and the running clocks are laid out again on the new hours."""
+
+    SERVE_ARGS = ("--test-clock",)
+    USERS = [("jefa", "supervisor", None, None)]
+
+    def test_editing_a_calendar_recomputes_running_clocks(self):
+        case = self.create_case(incident(None, impact=S1))
+        n = case["number"]
+        before = case["sla"]["response_due"]
+        edit_at = self.advance(10 * 60)  # 10 of the 60 minutes run under the old hours
+        # From now on the "24x7" calendar only opens 00:00-06:00 UTC, every day.
+        hours = {d: [["00:00", "06:00"]] for d in
+                 ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
+        r = self.api("PUT", "/calendars/24x7", {"time_zone": "UTC", "week": hours})
+        self.assertEqual(r.status, 200, str(r))
+        self.assertGreaterEqual(r.json["recomputed_cases"], 1)
+        after = self.case(n)["sla"]
+        self.assertNotEqual(after["response_due"], before)
+        self.assertEqual(after["calendar"], "24x7")
+        self.assertAlmostEqual(after["response"]["consumed_seconds"], 600, delta=2)
+        # The offline tool reads the same stored calendar and agrees on the remainder: the
+        # 50 minutes left, laid out on the new hours from the moment of the edit.
+        out = self.server.cli("calendar", "due", "--data-dir", self.server.data_dir,
+                              "--calendar", "24x7", "--from", edit_at, "--seconds", "3000")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        gap = abs((instant(after["response_due"]) - instant(out.stdout.strip())).total_seconds())
+        self.assertLessEqual(gap, 2, (after["response_due"], out.stdout))
+        history = self.api("GET", "/history")
+        self.assertEqual(history.status, 200, str(history))
+        change = history.json["items"][0]
+        self.assertEqual(change["type"], "calendar_changed")
+        self.assertEqual(change["data"]["name"], "24x7")
+        self.assertTrue(change["data"]["old"]["always_open"])
+        self.assertEqual(change["data"]["new"]["week"]["monday"], [["00:00", "06:00"]])
+
+    def test_calendar_edits_are_checked_and_for_administrators(self):
+        bad = {"time_zone": "Mars/Olympus", "week": {"monday": [["09:00", "17:00"]]}}
+        r = self.api("PUT", "/calendars/lab", bad)
+        self.assertError(r, 400, field="time_zone")
+        r = self.api("PUT", "/calendars/lab", {"time_zone": "UTC", "week": {"monday": [["17:00", "09:00"]]}})
+        self.assertEqual(r.status, 400, str(r))
+        r = self.api("PUT", "/calendars/lab", {"time_zone": "UTC", "week": {}}, as_="jefa")
+        self.assertError(r, 403)
+        names = [c["name"] for c in self.api("GET", "/calendars").json["items"]]
+        self.assertIn("support", names)
+        self.assertNotIn("lab", names)
 
 
 if __name__ == "__main__":

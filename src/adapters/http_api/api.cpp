@@ -117,12 +117,14 @@ constexpr size_t kMaxText = 100'000;
 }  // namespace
 
 Api::Api(services::CaseService& cases, services::DirectoryService& directory,
-         services::AuthService& auth, ports::DirectoryStore& settings, ApiOptions options)
+         services::AuthService& auth, ports::DirectoryStore& settings, ApiOptions options,
+         services::ConfigService* config)
     : cases_(cases),
       directory_(directory),
       auth_(auth),
       settings_(settings),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      config_(config) {}
 
 Response Api::handle(const Request& request) {
   try {
@@ -212,6 +214,38 @@ Response Api::route(const Request& req) {
       me.quiet = *quiet.value();
     }
     return json_response(200, user_json(me));
+  }
+  if (config_ && s[0] == "calendars" && n <= 2) {
+    if (n == 1) {
+      if (m != "GET") return method_not_allowed("GET");
+      auto list = config_->calendars(actor);
+      if (!list.ok()) return error_response(list.error());
+      return json_response(200, *list);
+    }
+    if (m != "PUT") return method_not_allowed("PUT");
+    auto body = body_object();
+    if (!body.ok()) return error_response(body.error());
+    auto stored = config_->put_calendar(actor, s[1], *body);
+    if (!stored.ok()) return error_response(stored.error());
+    return json_response(200, *stored);
+  }
+  if (config_ && n == 1 && s[0] == "history") {
+    if (m != "GET") return method_not_allowed("GET");
+    auto limit = int_param(*target, "limit", 1, 1000);
+    if (!limit.ok()) return error_response(limit.error());
+    auto cursor = int_param(*target, "cursor", 1, INT64_MAX);
+    if (!cursor.ok()) return error_response(cursor.error());
+    int lim = static_cast<int>(limit->value_or(50));
+    auto list = config_->history(actor, cursor->value_or(0), lim);
+    if (!list.ok()) return error_response(list.error());
+    Json items = Json::array();
+    for (const auto& e : *list)
+      items.push_back(Json{{"id", e.id}, {"at", format_iso8601(e.at)},
+                           {"actor", {{"id", e.actor_id}, {"name", e.actor_name}}},
+                           {"type", e.type}, {"data", e.data}});
+    std::optional<std::string> next;
+    if (static_cast<int>(list->size()) == lim) next = std::to_string(list->back().id);
+    return json_response(200, list_json(items, static_cast<int64_t>(items.size()), next));
   }
   if (n == 2 && s[0] == "reports" && s[1] == "sla") {
     if (m != "GET") return method_not_allowed("GET");

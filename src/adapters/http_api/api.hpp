@@ -10,6 +10,7 @@
 #include "ports/directory_store.hpp"
 #include "services/auth_service.hpp"
 #include "services/case_service.hpp"
+#include "services/config_service.hpp"
 #include "services/directory_service.hpp"
 
 namespace escala::adapters::http {
@@ -26,7 +27,8 @@ struct ApiOptions {
 class Api {
  public:
   Api(services::CaseService& cases, services::DirectoryService& directory,
-      services::AuthService& auth, ports::DirectoryStore& settings, ApiOptions options);
+      services::AuthService& auth, ports::DirectoryStore& settings, ApiOptions options,
+      services::ConfigService* config = nullptr);
 
   Response handle(const Request& request);
 
@@ -42,6 +44,7 @@ class Api {
   services::AuthService& auth_;
   ports::DirectoryStore& settings_;
   ApiOptions options_;
+  services::ConfigService* config_;  // calendars; absent in unit tests that do not need them
 };
 
 }  // namespace escala::adapters::http

@@ -78,6 +78,17 @@ const std::vector<Migration>& migrations() {
            " email_status TEXT NOT NULL DEFAULT 'pending')",
            "CREATE INDEX notifications_user ON notifications(user_id, id)",
        }},
+      {5,
+       "desk-level history: configuration changes such as calendar versions (D7)",
+       {
+           "CREATE TABLE desk_events(id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+           " actor_id INTEGER NOT NULL, actor_name TEXT NOT NULL, type TEXT NOT NULL,"
+           " data TEXT NOT NULL)",
+           "CREATE TRIGGER desk_events_no_update BEFORE UPDATE ON desk_events"
+           " BEGIN SELECT RAISE(ABORT, 'desk events are append-only'); END",
+           "CREATE TRIGGER desk_events_no_delete BEFORE DELETE ON desk_events"
+           " BEGIN SELECT RAISE(ABORT, 'desk events are append-only'); END",
+       }},
   };
   return kMigrations;
 }

@@ -1018,3 +1018,72 @@ Status SqliteStore::put_setting(const std::string& key, const core::Json& value)
 }
 
 }  // namespace escala::adapters
+
+namespace escala::adapters {
+
+Result<int64_t> SqliteStore::update_open_cases(const ports::CaseMutator& mutate) {
+  int64_t changed = 0;
+  auto st = impl_->write([&](Session& sql) -> Status {
+    changed = 0;
+    std::vector<std::string> docs;
+    {
+      std::string doc;
+      soci::statement q = (sql.prepare << "SELECT doc FROM cases WHERE status = 'open'",
+                           soci::into(doc));
+      q.execute(false);
+      while (q.fetch()) docs.push_back(doc);
+    }
+    for (const auto& doc : docs) {
+      auto current = sql::case_from_doc(doc);
+      if (!current.ok()) return current.error();
+      auto change = mutate(*current);
+      if (!change.ok()) return change.error();
+      if (change->events.empty() && sql::case_to_doc(change->after) == doc) continue;
+      Impl::update_case(sql, *current, *change);
+      ++changed;
+    }
+    return ok_status();
+  });
+  if (!st.ok()) return st.error();
+  return changed;
+}
+
+Status SqliteStore::put_setting_with_event(const std::string& key, const core::Json& value,
+                                           const DeskEvent& event) {
+  return impl_->write([&](Session& s) -> Status {
+    std::string k = key, v = value.dump(), type = event.type, name = event.actor_name,
+                data = event.data.dump();
+    long long at = to_unix_millis(event.at), actor = event.actor_id;
+    s << "INSERT INTO settings(key, value) VALUES(:k, :v)"
+         " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        soci::use(k), soci::use(v);
+    s << "INSERT INTO desk_events(at, actor_id, actor_name, type, data)"
+         " VALUES(:a, :i, :n, :t, :d)",
+        soci::use(at), soci::use(actor), soci::use(name), soci::use(type), soci::use(data);
+    return ok_status();
+  });
+}
+
+Result<std::vector<ports::DirectoryStore::DeskEvent>> SqliteStore::desk_events(int64_t before_id,
+                                                                              int limit) {
+  try {
+    auto lease = impl_->lease();
+    long long before = before_id > 0 ? before_id : INT64_MAX, n = limit, id = 0, at = 0, actor = 0;
+    std::string name, type, data;
+    soci::statement st = ((*lease).prepare << "SELECT id, at, actor_id, actor_name, type, data"
+                                              " FROM desk_events WHERE id < :b"
+                                              " ORDER BY id DESC LIMIT :n",
+                          soci::use(before), soci::use(n), soci::into(id), soci::into(at),
+                          soci::into(actor), soci::into(name), soci::into(type), soci::into(data));
+    st.execute(false);
+    std::vector<DeskEvent> out;
+    while (st.fetch())
+      out.push_back(DeskEvent{id, from_unix_millis(at), actor, name, type,
+                              core::Json::parse(data, nullptr, false)});
+    return out;
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+}  // namespace escala::adapters

@@ -63,6 +63,10 @@ class SqliteStore final : public ports::CaseStore, public ports::DirectoryStore 
   Status delete_session(const std::string& token_hash) override;
   Result<std::optional<core::Json>> get_setting(const std::string& key) override;
   Status put_setting(const std::string& key, const core::Json& value) override;
+  Status put_setting_with_event(const std::string& key, const core::Json& value,
+                                const DeskEvent& event) override;
+  Result<std::vector<DeskEvent>> desk_events(int64_t before_id, int limit) override;
+  Result<int64_t> update_open_cases(const ports::CaseMutator& mutate) override;
 
   class Impl;
 

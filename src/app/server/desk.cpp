@@ -20,6 +20,7 @@
 #include "services/case_service.hpp"
 #include "services/directory_service.hpp"
 #include "services/sla_scheduler.hpp"
+#include "services/config_service.hpp"
 
 namespace escala::app {
 
@@ -179,7 +180,8 @@ int serve(const ServeOptions& options) {
       (void)scheduler.fire_due();
       return now;
     };
-  adapters::http::Api api(cases, directory, auth, store, api_options);
+  services::ConfigService desk_config(store, calendars, cases, clock);
+  adapters::http::Api api(cases, directory, auth, store, api_options, &desk_config);
 
   adapters::http::ServerOptions http;
   if (!split_host_port(options.http, http.host, http.port)) {

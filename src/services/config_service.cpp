@@ -1,0 +1,68 @@
+#include "services/config_service.hpp"
+
+#include "core/calendar.hpp"
+
+namespace escala::services {
+
+ConfigService::ConfigService(ports::DirectoryStore& settings, CalendarSet& calendars,
+                             CaseService& cases, const ports::Clock& clock)
+    : settings_(settings), calendars_(calendars), cases_(cases), clock_(clock) {}
+
+Result<core::Json> ConfigService::calendars(const core::Actor& actor) {
+  auto defaults = settings_.get_setting("defaults");
+  if (!defaults.ok()) return defaults.error();
+  core::Json list = defaults->value_or(core::Json::object()).value("calendars", core::Json::array());
+  return core::Json{{"items", list}, {"total", list.size()}, {"next", nullptr}};
+}
+
+Result<core::Json> ConfigService::put_calendar(const core::Actor& actor, const std::string& name,
+                                               const core::Json& body) {
+  if (actor.role != core::Role::kAdmin && actor.role != core::Role::kSystem)
+    return make_error(ErrorCode::kPermissionDenied, "only administrators may change calendars");
+  if (name.empty() || name.size() > 64)
+    return make_error(ErrorCode::kInvalidArgument, "a calendar needs a name of 1 to 64 characters", "name");
+  core::Json spec_json = body;
+  if (!spec_json.is_object())
+    return make_error(ErrorCode::kInvalidArgument, "the body must be a calendar object");
+  if (spec_json.contains("name") && spec_json["name"] != name)
+    return make_error(ErrorCode::kInvalidArgument, "must match the calendar in the path", "name");
+  spec_json["name"] = name;
+  auto spec = core::calendar_from_json(spec_json);
+  if (!spec.ok()) return spec.error();
+  if (auto cal = core::BusinessCalendar::create(*spec); !cal.ok()) return cal.error();
+
+  auto defaults = settings_.get_setting("defaults");
+  if (!defaults.ok()) return defaults.error();
+  core::Json desk = defaults->value_or(core::Json::object());
+  core::Json list = desk.value("calendars", core::Json::array());
+  core::Json old = nullptr;
+  bool replaced = false;
+  const core::Json stored = core::calendar_to_json(*spec);
+  for (auto& c : list)
+    if (c.value("name", std::string()) == name) {
+      old = c;
+      c = stored;
+      replaced = true;
+    }
+  if (!replaced) list.push_back(stored);
+  desk["calendars"] = list;
+  ports::DirectoryStore::DeskEvent event{0, clock_.now(), actor.user_id, actor.name,
+                                         "calendar_changed",
+                                         {{"name", name}, {"old", old}, {"new", stored}}};
+  auto before = calendars_.snapshot();
+  ESCALA_TRY(settings_.put_setting_with_event("defaults", desk, event));
+  ESCALA_TRY(calendars_.put(*spec));
+  auto recomputed = cases_.recompute_open_clocks(name, *before);
+  if (!recomputed.ok()) return recomputed.error();
+  return core::Json{{"calendar", stored}, {"recomputed_cases", *recomputed}};
+}
+
+Result<std::vector<ports::DirectoryStore::DeskEvent>> ConfigService::history(
+    const core::Actor& actor, int64_t before_id, int limit) {
+  if (actor.role != core::Role::kAdmin && actor.role != core::Role::kSupervisor)
+    return make_error(ErrorCode::kPermissionDenied,
+                      "the desk's history is for administrators and supervisors");
+  return settings_.desk_events(before_id, std::clamp(limit, 1, 1000));
+}
+
+}  // namespace escala::services
