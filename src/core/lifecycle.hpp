@@ -4,6 +4,7 @@
 // record the change (D7). Nothing here reads a clock or touches storage.
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +62,7 @@ struct CaseContext {
   std::optional<Money> activation_charge;  // from the account's contract, if any
   Seconds default_offset{-6 * 3600};        // for field times written without a zone
   std::vector<StaffMember> staff;           // who notifications and rules can reach
+  std::shared_ptr<const CasePolicy> own_policy;  // keeps an account's own policy alive
 };
 
 struct Change {

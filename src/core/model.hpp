@@ -3,6 +3,7 @@
 // Plain data; the rules that change it live in rules.hpp, severity.hpp and lifecycle.hpp.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -121,9 +122,18 @@ struct Money {
   std::string currency = "USD";
 };
 
+// A contract's own SLA for one severity, replacing the desk's (a premium contract may
+// have shorter targets or its own calendar).
+struct TargetOverride {
+  Seconds response{0};
+  Seconds resolution{0};
+  std::string calendar;
+};
+
 struct Contract {
   std::string name;
   Money activation_charge;
+  std::map<Severity, TargetOverride> sla;  // severities without an entry follow the desk
 };
 
 struct Account {

@@ -130,7 +130,16 @@ Result<core::CaseContext> CaseService::context_for(const std::string& account) {
   if (!acc.ok()) return acc.error();
   if (!acc.value()) return ctx;
   ctx.default_offset = zone_offset(acc.value()->timezone, clock_.now());
-  if (acc.value()->contract) ctx.activation_charge = acc.value()->contract->activation_charge;
+  const auto& contract = acc.value()->contract;
+  if (contract) ctx.activation_charge = contract->activation_charge;
+  if (contract && !contract->sla.empty()) {
+    // The contract's own targets (and calendars) replace the desk's for its severities.
+    auto own = std::make_shared<core::CasePolicy>(policy_);
+    for (const auto& [sev, t] : contract->sla)
+      own->targets[static_cast<int>(sev) - 1] = core::SlaTarget{t.response, t.resolution, t.calendar};
+    ctx.own_policy = own;
+    ctx.policy = own.get();
+  }
   return ctx;
 }
 

@@ -80,6 +80,7 @@ Result<core::Account> DirectoryService::create_account(const core::Actor& actor,
   ESCALA_TRY(check_name(account.name, "name"));
   ESCALA_TRY(validate_time_zone(account.timezone, "timezone"));
   ESCALA_TRY(validate_language(account.language, "language"));
+  ESCALA_TRY(check_contract(account.contract));
   if (account.contract && account.contract->activation_charge.amount_cents < 0)
     return make_error(ErrorCode::kInvalidArgument, "must not be negative",
                       "contract.activation_charge.amount_cents");
@@ -87,9 +88,18 @@ Result<core::Account> DirectoryService::create_account(const core::Actor& actor,
   return store_.create_account(account);
 }
 
-Result<core::Account> DirectoryService::update_account(const core::Actor& actor,
-                                                       const std::string& code,
-                                                       const core::Json& patch) {
+Status DirectoryService::check_contract(const std::optional<core::Contract>& contract) const {
+  if (!contract) return ok_status();
+  for (const auto& [sev, t] : contract->sla)
+    if (calendar_exists_ && !calendar_exists_(t.calendar))
+      return make_error(ErrorCode::kInvalidArgument, "no calendar '" + t.calendar + "'",
+                        "contract.sla." + std::string(core::to_string(sev)) + ".calendar");
+  return ok_status();
+}
+
+Result<core::Account> DirectoryService::update_account(
+    const core::Actor& actor, const std::string& code, const core::Json& patch,
+    std::optional<std::optional<core::Contract>> contract_in) {
   if (!is_admin(actor)) return forbidden("change accounts");
   auto current = store_.get_account(code);
   if (!current.ok()) return current.error();
@@ -103,7 +113,10 @@ Result<core::Account> DirectoryService::update_account(const core::Actor& actor,
   text(patch, "name", a.name);
   text(patch, "timezone", a.timezone);
   text(patch, "language", a.language);
-  if (patch.contains("contract")) {
+  if (contract_in) {
+    ESCALA_TRY(check_contract(*contract_in));
+    a.contract = *contract_in;
+  } else if (patch.contains("contract")) {
     const auto& c = patch["contract"];
     if (c.is_null()) {
       a.contract.reset();

@@ -2,6 +2,7 @@
 // Use cases on the directory: accounts with their contracts, contacts and users.
 // Administrators manage accounts and users; staff add contacts; customers read their own.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,8 +32,15 @@ class DirectoryService {
                    const ports::Clock& clock);
 
   Result<core::Account> create_account(const core::Actor& actor, core::Account account);
+  // `contract`, when given, replaces the account's contract (nullopt inside: removes it).
   Result<core::Account> update_account(const core::Actor& actor, const std::string& code,
-                                       const core::Json& patch);
+                                       const core::Json& patch,
+                                       std::optional<std::optional<core::Contract>> contract =
+                                           std::nullopt);
+  // How the service learns which calendar names exist (for contracts' own SLA).
+  void set_calendar_check(std::function<bool(const std::string&)> exists) {
+    calendar_exists_ = std::move(exists);
+  }
   Result<core::Account> get_account(const core::Actor& actor, const std::string& code);
   Result<std::vector<core::Account>> list_accounts(const core::Actor& actor,
                                                    const std::string& after, int limit);
@@ -50,9 +58,12 @@ class DirectoryService {
   Result<int64_t> count_users(const core::Actor& actor);
 
  private:
+  Status check_contract(const std::optional<core::Contract>& contract) const;
+
   ports::DirectoryStore& store_;
   ports::Crypto& crypto_;
   const ports::Clock& clock_;
+  std::function<bool(const std::string&)> calendar_exists_;
 };
 
 // Input checks shared with other entry points.

@@ -208,6 +208,37 @@ TEST_F(ServicesTest, UserValidation) {
   EXPECT_EQ(directory_.create_user(core::Actor::system(), u).error().field, "account");
 }
 
+TEST_F(ServicesTest, AContractsOwnSlaReplacesTheDesksTargets) {
+  directory_.set_calendar_check([this](const std::string& n) { return calendars_.find(n) != nullptr; });
+  core::Account vip;
+  vip.code = "VIP";
+  vip.name = "Premium";
+  vip.contract = core::Contract{"Oro", core::Money{0, "USD"},
+                                {{core::Severity::kS3, core::TargetOverride{Seconds{600}, Seconds{1800}, "24x7"}}}};
+  ASSERT_TRUE(directory_.create_account(core::Actor::system(), vip).ok());
+  core::OpenCaseInput in;
+  in.type = core::CaseType::kRequest;
+  in.subject = "Consulta";
+  in.account = "VIP";
+  in.impact = core::Impact{"one", "degraded"};  // S3
+  auto c = cases_.open(agent_, in);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->severity, core::Severity::kS3);
+  EXPECT_EQ(c->sla.calendar, "24x7");
+  EXPECT_EQ(c->sla.response.due, clock_.now() + Seconds{600});
+  EXPECT_EQ(c->sla.resolution.due, clock_.now() + Seconds{1800});
+  // Other severities follow the desk: S1 keeps 1 h on 24x7.
+  in.impact = core::Impact{"all", "outage"};
+  auto s1 = cases_.open(agent_, in);
+  EXPECT_EQ(s1->sla.response.due, clock_.now() + Seconds{3600});
+  // A contract naming a calendar the desk does not have is refused.
+  vip.code = "BAD";
+  vip.contract->sla[core::Severity::kS2] = core::TargetOverride{Seconds{60}, Seconds{60}, "mars"};
+  auto bad = directory_.create_account(core::Actor::system(), vip);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().field, "contract.sla.S2.calendar");
+}
+
 TEST_F(ServicesTest, SchedulerFiresEachTimerOnceAtItsInstant) {
   core::OpenCaseInput in;
   in.type = core::CaseType::kRequest;

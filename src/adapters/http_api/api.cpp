@@ -88,7 +88,7 @@ Result<std::optional<core::Contract>> read_contract(const Json& body) {
   auto it = body.find("contract");
   if (it == body.end() || it->is_null()) return std::optional<core::Contract>();
   if (!it->is_object()) return bad("must be an object", "contract");
-  ESCALA_TRY(only_fields(*it, {"name", "activation_charge"}, "contract"));
+  ESCALA_TRY(only_fields(*it, {"name", "activation_charge", "sla"}, "contract"));
   core::Contract c;
   auto name = opt_string(*it, "name", 200, "contract");
   if (!name.ok()) return name.error();
@@ -108,6 +108,30 @@ Result<std::optional<core::Contract>> read_contract(const Json& body) {
     c.activation_charge.currency = currency->value_or("USD");
     if (c.activation_charge.currency.size() != 3)
       return bad("must be a three-letter currency code", "contract.activation_charge.currency");
+  }
+  auto sla = it->find("sla");
+  if (sla != it->end() && !sla->is_null()) {
+    if (!sla->is_object()) return bad("must be an object of severities", "contract.sla");
+    ESCALA_TRY(only_fields(*sla, {"S1", "S2", "S3", "S4"}, "contract.sla"));
+    for (const auto& [sev_name, t] : sla->items()) {
+      const std::string at = "contract.sla." + sev_name;
+      if (!t.is_object()) return bad("must be an object", at);
+      ESCALA_TRY(only_fields(t, {"response_seconds", "resolution_seconds", "calendar"}, at));
+      auto response = opt_int(t, "response_seconds", at);
+      if (!response.ok()) return response.error();
+      auto resolution = opt_int(t, "resolution_seconds", at);
+      if (!resolution.ok()) return resolution.error();
+      auto calendar = opt_string(t, "calendar", 64, at);
+      if (!calendar.ok()) return calendar.error();
+      if (!response.value() || *response.value() <= 0 || *response.value() > 90LL * 86400)
+        return bad("must be 1 second to 90 days", at + ".response_seconds");
+      if (!resolution.value() || *resolution.value() <= 0 || *resolution.value() > 365LL * 86400)
+        return bad("must be 1 second to a year", at + ".resolution_seconds");
+      if (!calendar.value()) return bad("is required", at + ".calendar");
+      c.sla[*core::parse_severity(sev_name)] =
+          core::TargetOverride{Seconds{*response.value()}, Seconds{*resolution.value()},
+                               *calendar.value()};
+    }
   }
   return std::optional<core::Contract>(c);
 }
@@ -386,7 +410,9 @@ Response Api::route(const Request& req) {
       }
       auto contract = read_contract(*body);
       if (!contract.ok()) return error_response(contract.error());
-      auto a = directory_.update_account(actor, code, *body);
+      std::optional<std::optional<core::Contract>> replace_contract;
+      if (body->contains("contract")) replace_contract = *contract;
+      auto a = directory_.update_account(actor, code, *body, replace_contract);
       if (!a.ok()) return error_response(a.error());
       return json_response(200, account_json(*a));
     }

@@ -190,11 +190,18 @@ Json account_json(const core::Account& a) {
             {"language", a.language},
             {"contract", nullptr},
             {"created_at", format_iso8601(a.created_at)}};
-  if (a.contract)
+  if (a.contract) {
+    Json sla = Json::object();
+    for (const auto& [sev, t] : a.contract->sla)
+      sla[std::string(core::to_string(sev))] = {{"response_seconds", t.response.count()},
+                                                {"resolution_seconds", t.resolution.count()},
+                                                {"calendar", t.calendar}};
     j["contract"] = {{"name", a.contract->name},
                      {"activation_charge",
                       {{"amount_cents", a.contract->activation_charge.amount_cents},
-                       {"currency", a.contract->activation_charge.currency}}}};
+                       {"currency", a.contract->activation_charge.currency}}},
+                     {"sla", sla}};
+  }
   return j;
 }
 

@@ -126,10 +126,16 @@ Result<core::Case> case_from_doc(const std::string& doc) {
 
 std::string contract_to_doc(const std::optional<core::Contract>& contract) {
   if (!contract) return "";
+  Json sla = Json::object();
+  for (const auto& [sev, t] : contract->sla)
+    sla[std::string(core::to_string(sev))] = {{"response_seconds", t.response.count()},
+                                              {"resolution_seconds", t.resolution.count()},
+                                              {"calendar", t.calendar}};
   return Json{{"name", contract->name},
               {"activation_charge",
                {{"amount_cents", contract->activation_charge.amount_cents},
-                {"currency", contract->activation_charge.currency}}}}
+                {"currency", contract->activation_charge.currency}}},
+              {"sla", sla}}
       .dump();
 }
 
@@ -141,6 +147,12 @@ std::optional<core::Contract> contract_from_doc(const std::string& doc) {
     c.name = j.value("name", "");
     c.activation_charge.amount_cents = j["activation_charge"].value("amount_cents", 0LL);
     c.activation_charge.currency = j["activation_charge"].value("currency", "USD");
+    if (j.contains("sla") && j["sla"].is_object())
+      for (const auto& [k, v] : j["sla"].items())
+        if (auto sev = core::parse_severity(k))
+          c.sla[*sev] = core::TargetOverride{Seconds{v.value("response_seconds", 0LL)},
+                                             Seconds{v.value("resolution_seconds", 0LL)},
+                                             v.value("calendar", std::string())};
     return c;
   } catch (const std::exception&) {
     return std::nullopt;

@@ -165,6 +165,9 @@ int serve(const ServeOptions& options) {
 
   services::CaseService cases(store, store, clock, policy.policy, policy.number_prefix);
   services::DirectoryService directory(store, **crypto, clock);
+  directory.set_calendar_check([&calendars](const std::string& name) {
+    return calendars.find(name) != nullptr;
+  });
   services::AuthOptions auth_options;
   auth_options.token_ttl = config->token_ttl;
   services::AuthService auth(store, **crypto, clock, auth_options);
