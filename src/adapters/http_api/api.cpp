@@ -56,6 +56,20 @@ Result<std::optional<int64_t>> int_param(const Target& t, const char* name, int6
   return std::optional<int64_t>(v);
 }
 
+// `limit` (1..1000, default `default_limit`) and a numeric `cursor` (0 when absent).
+struct PageParams {
+  int limit = 50;
+  int64_t cursor = 0;
+};
+
+Result<PageParams> page_params(const Target& t, int default_limit) {
+  auto limit = int_param(t, "limit", 1, 1000);
+  if (!limit.ok()) return limit.error();
+  auto cursor = int_param(t, "cursor", 0, INT64_MAX);
+  if (!cursor.ok()) return cursor.error();
+  return PageParams{static_cast<int>(limit->value_or(default_limit)), cursor->value_or(0)};
+}
+
 std::string bearer_token(const std::string& authorization) {
   static constexpr std::string_view kPrefix = "Bearer ";
   if (authorization.size() <= kPrefix.size()) return {};
@@ -255,12 +269,10 @@ Response Api::route(const Request& req) {
   }
   if (config_ && n == 1 && s[0] == "history") {
     if (m != "GET") return method_not_allowed("GET");
-    auto limit = int_param(*target, "limit", 1, 1000);
-    if (!limit.ok()) return error_response(limit.error());
-    auto cursor = int_param(*target, "cursor", 1, INT64_MAX);
-    if (!cursor.ok()) return error_response(cursor.error());
-    int lim = static_cast<int>(limit->value_or(50));
-    auto list = config_->history(actor, cursor->value_or(0), lim);
+    auto page = page_params(*target, 50);
+    if (!page.ok()) return error_response(page.error());
+    const int lim = page->limit;
+    auto list = config_->history(actor, page->cursor, lim);
     if (!list.ok()) return error_response(list.error());
     Json items = Json::array();
     for (const auto& e : *list)
@@ -291,12 +303,10 @@ Response Api::route(const Request& req) {
   }
   if (n == 1 && s[0] == "notifications") {
     if (m != "GET") return method_not_allowed("GET");
-    auto limit = int_param(*target, "limit", 1, 1000);
-    if (!limit.ok()) return error_response(limit.error());
-    auto cursor = int_param(*target, "cursor", 1, INT64_MAX);
-    if (!cursor.ok()) return error_response(cursor.error());
-    int lim = static_cast<int>(limit->value_or(50));
-    auto list = cases_.notifications(actor, cursor->value_or(0), lim);
+    auto page = page_params(*target, 50);
+    if (!page.ok()) return error_response(page.error());
+    const int lim = page->limit;
+    auto list = cases_.notifications(actor, page->cursor, lim);
     if (!list.ok()) return error_response(list.error());
     Json items = Json::array();
     for (const auto& x : *list)
@@ -379,9 +389,10 @@ Response Api::route(const Request& req) {
       return json_response(201, account_json(*created));
     }
     if (n == 1 && m == "GET") {
+      // The cursor of accounts is an account code, not a number.
       auto limit = int_param(*target, "limit", 1, 1000);
       if (!limit.ok()) return error_response(limit.error());
-      int lim = static_cast<int>(limit->value_or(100));
+      const int lim = static_cast<int>(limit->value_or(100));
       auto list = directory_.list_accounts(actor, target->params["cursor"], lim);
       if (!list.ok()) return error_response(list.error());
       Json items = Json::array();
@@ -512,12 +523,10 @@ Response Api::route(const Request& req) {
       return json_response(201, user_json(*created));
     }
     if (m == "GET") {
-      auto limit = int_param(*target, "limit", 1, 1000);
-      if (!limit.ok()) return error_response(limit.error());
-      auto cursor = int_param(*target, "cursor", 0, INT64_MAX);
-      if (!cursor.ok()) return error_response(cursor.error());
-      int lim = static_cast<int>(limit->value_or(100));
-      auto list = directory_.list_users(actor, cursor->value_or(0), lim);
+      auto page = page_params(*target, 100);
+      if (!page.ok()) return error_response(page.error());
+      const int lim = page->limit;
+      auto list = directory_.list_users(actor, page->cursor, lim);
       if (!list.ok()) return error_response(list.error());
       Json items = Json::array();
       for (const auto& u : *list) items.push_back(user_json(u));
@@ -679,12 +688,9 @@ Response Api::route(const Request& req) {
   }
   if (n == 3 && s[2] == "events") {
     if (m != "GET") return method_not_allowed("GET");
-    auto limit = int_param(*target, "limit", 1, 1000);
-    if (!limit.ok()) return error_response(limit.error());
-    auto cursor = int_param(*target, "cursor", 0, INT64_MAX);
-    if (!cursor.ok()) return error_response(cursor.error());
-    auto page = cases_.events(actor, number, cursor->value_or(0),
-                              static_cast<int>(limit->value_or(100)));
+    auto params = page_params(*target, 100);
+    if (!params.ok()) return error_response(params.error());
+    auto page = cases_.events(actor, number, params->cursor, params->limit);
     if (!page.ok()) return error_response(page.error());
     Json items = Json::array();
     for (const auto& e : page->items) items.push_back(event_json(e));

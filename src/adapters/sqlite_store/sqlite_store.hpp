@@ -72,6 +72,7 @@ class SqliteStore final : public ports::CaseStore, public ports::DirectoryStore 
 
  private:
   explicit SqliteStore(std::unique_ptr<Impl> impl);
+  Result<int64_t> count_rows(const char* table);
   std::unique_ptr<Impl> impl_;
 };
 
