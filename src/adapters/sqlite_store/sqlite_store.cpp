@@ -460,7 +460,7 @@ Result<ports::CasePage> SqliteStore::list(const ports::CaseQuery& q) {
     auto lease = impl_->lease();
     Session& s = *lease;
     ports::CasePage page;
-    {
+    if (q.count_total) {
       Query count = where;
       long long total = 0;
       soci::statement st(s);
@@ -1018,22 +1018,30 @@ Result<int64_t> SqliteStore::update_open_cases(const ports::CaseMutator& mutate)
   int64_t changed = 0;
   auto st = impl_->write([&](Session& sql) -> Status {
     changed = 0;
-    std::vector<std::string> docs;
-    {
-      std::string doc;
-      soci::statement q = (sql.prepare << "SELECT doc FROM cases WHERE status = 'open'",
-                           soci::into(doc));
-      q.execute(false);
-      while (q.fetch()) docs.push_back(doc);
-    }
-    for (const auto& doc : docs) {
-      auto current = sql::case_from_doc(doc);
-      if (!current.ok()) return current.error();
-      auto change = mutate(*current);
-      if (!change.ok()) return change.error();
-      if (change->events.empty() && sql::case_to_doc(change->after) == doc) continue;
-      Impl::update_case(sql, *current, *change);
-      ++changed;
+    // In pages by id, so memory stays bounded however many cases are open.
+    long long after = 0;
+    for (;;) {
+      std::vector<std::pair<long long, std::string>> page;
+      {
+        long long id = 0;
+        std::string doc;
+        soci::statement q = (sql.prepare << "SELECT id, doc FROM cases WHERE status = 'open'"
+                                            " AND id > :a ORDER BY id LIMIT 1000",
+                             soci::use(after), soci::into(id), soci::into(doc));
+        q.execute(false);
+        while (q.fetch()) page.emplace_back(id, doc);
+      }
+      if (page.empty()) break;
+      after = page.back().first;
+      for (const auto& [id, doc] : page) {
+        auto current = sql::case_from_doc(doc);
+        if (!current.ok()) return current.error();
+        auto change = mutate(*current);
+        if (!change.ok()) return change.error();
+        if (change->events.empty() && sql::case_to_doc(change->after) == doc) continue;
+        Impl::update_case(sql, *current, *change);
+        ++changed;
+      }
     }
     return ok_status();
   });
