@@ -35,7 +35,7 @@ struct CaseQuery {
   std::optional<Instant> created_before;  // created before
   int limit = 50;
   std::optional<int64_t> before_id;  // keyset cursor: only cases with a smaller number
-  bool count_total = true;           // false: CasePage::total is left 0 (a full scan saved)
+  bool count_total = true;           // false: CasePage::total may be left 0 (saves a scan)
 };
 
 struct CasePage {
