@@ -104,6 +104,18 @@ const std::vector<std::string> kTowns = {
 const std::vector<std::string> kSipCodes = {"486", "503", "404", "408", "480", "487", "603",
                                             "488", "500", "183", "401", "403"};
 
+const std::vector<std::string> kReplies = {
+    "Hola, ya revisamos la extensión y el registro SIP está activo. ¿Puede intentar de nuevo?",
+    "Reiniciamos el troncal con el carrier; las llamadas entrantes ya deberían llegar.",
+    "We reprovisioned the phone and the registration is back. Please confirm calls work.",
+    "Se corrigió la ruta de salida; el 486 venía del carrier por un límite de canales.",
+    "El buzón de voz quedó configurado para enviar la notificación por correo.",
+    "Cambiamos el códec a G711 y el audio ya se escucha en ambas direcciones.",
+    "Abrimos el puerto RTP en el firewall del cliente; el audio de una vía quedó resuelto.",
+    "La cola de timbrado ya reparte las llamadas entre los agentes disponibles.",
+    "Actualizamos el firmware del teléfono Yealink y el problema desapareció.",
+    "Teams ya timbra: faltaba asignar la licencia de Phone System al usuario."};
+
 class Zipf {
  public:
   Zipf(size_t n, double s) : cdf_(n) {
@@ -259,8 +271,14 @@ int main(int argc, char** argv) {
   }
   auto& store = **opened;
 
-  const Instant base = *parse_iso8601("2025-01-01T00:00:00Z");
+  // Cases are spread over the 700 days before now. Like a desk in service, those older than
+  // a day were answered, resolved and closed (so no SLA clock is left running on them and
+  // the server's SLA scheduler has no backlog to work off); the last day's stay open, and
+  // the incidents that lack data stay awaiting_info.
+  const Instant end = std::chrono::floor<Millis>(std::chrono::system_clock::now());
   const auto span = std::chrono::duration_cast<Millis>(std::chrono::hours(24 * 700));
+  const Instant base = end - span;
+  const Instant close_before = end - std::chrono::hours(24);
   for (int a = 1; a <= accounts; ++a) {
     core::Account acc;
     char code[16];
@@ -280,7 +298,7 @@ int main(int argc, char** argv) {
   core::CasePolicy policy;
   policy.due = &due;
   core::CaseContext ctx{&policy, core::Money{150000, "MXN"}, Seconds{-6 * 3600}};
-  const core::Actor agent{2, core::Role::kAgent, 1, "", "Agente de carga"};
+  const core::Actor agent{2, core::Role::kAgent, 3, "", "Agente de carga"};
   Generator gen;
 
   std::atomic<long long> next{0}, done{0}, failed{0};
@@ -303,7 +321,26 @@ int main(int argc, char** argv) {
         used.erase(std::unique(used.begin(), used.end()), used.end());
         for (auto r : used) ++local[r];
         const Instant now = base + Millis{span.count() * i / total};
-        auto r = store.create([&](int64_t id) { return core::open_case(id, in, agent, now, ctx); });
+        const std::string& reply = kReplies[rng() % kReplies.size()];
+        auto r = store.create([&](int64_t id) -> Result<core::Change> {
+          auto ch = core::open_case(id, in, agent, now, ctx);
+          if (!ch.ok() || now >= close_before || ch->after.status != core::CaseStatus::kOpen)
+            return ch;
+          // Answered, resolved, then closed by the desk.
+          auto step = [&](Result<core::Change> more) -> bool {
+            if (!more.ok()) return false;
+            core::chain(*ch, std::move(more).value());
+            return true;
+          };
+          const core::Case* c = &ch->after;
+          if (!step(core::add_reply(*c, reply, false, false, agent, now + Seconds{900}, ctx)))
+            return ch;
+          c = &ch->after;
+          if (!step(core::resolve(*c, reply, agent, now + Seconds{3 * 3600}, ctx))) return ch;
+          c = &ch->after;
+          step(core::confirm(*c, core::Actor::system(), now + Seconds{20 * 3600}, ctx));
+          return ch;
+        });
         if (!r.ok()) {
           if (failed.fetch_add(1) < 5) std::cerr << "escala_seed: " << r.error().message << "\n";
           continue;

@@ -164,6 +164,16 @@ Api::Api(services::CaseService& cases, services::DirectoryService& directory,
       options_(std::move(options)),
       config_(config) {}
 
+bool Api::is_blocking(const Request& request) {
+  if (request.method != "GET") return true;
+  std::string_view t(request.target);
+  auto path_is = [&](std::string_view p) {
+    return t.substr(0, p.size()) == p && (t.size() == p.size() || t[p.size()] == '?');
+  };
+  return path_is("/api/v1/cases") || path_is("/api/v1/accounts") ||
+         path_is("/api/v1/users") || t.substr(0, 16) == "/api/v1/reports/";
+}
+
 Response Api::handle(const Request& request) {
   try {
     if (request.body.size() > options_.max_json_body)

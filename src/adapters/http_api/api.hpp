@@ -32,9 +32,10 @@ class Api {
 
   Response handle(const Request& request);
 
-  // True for requests that may wait on a commit or hash a password: the server runs them
-  // off the network threads.
-  static bool is_blocking(const Request& request) { return request.method != "GET"; }
+  // True for requests that may wait on a commit, hash a password, or scan many rows
+  // (lists, searches, reports): the server runs them off the network threads, so that
+  // point reads (a case, its events) are never stuck behind them.
+  static bool is_blocking(const Request& request);
 
  private:
   Response route(const Request& request);

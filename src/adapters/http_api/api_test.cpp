@@ -124,6 +124,17 @@ TEST_F(ApiTest, UnknownCaseActionIsNotFoundWhateverTheMethod) {
   EXPECT_EQ(call("GET", "/api/v1/cases/CMW-000001/escalate", "").status, 405);
 }
 
+TEST(ApiBlocking, ScansRunOffTheNetworkThreadsPointReadsDoNot) {
+  auto req = [](const char* m, const char* t) { Request r; r.method = m; r.target = t; return r; };
+  EXPECT_TRUE(Api::is_blocking(req("POST", "/api/v1/cases")));
+  EXPECT_TRUE(Api::is_blocking(req("GET", "/api/v1/cases?q=extension")));
+  EXPECT_TRUE(Api::is_blocking(req("GET", "/api/v1/cases")));
+  EXPECT_TRUE(Api::is_blocking(req("GET", "/api/v1/reports/sla?from=x")));
+  EXPECT_FALSE(Api::is_blocking(req("GET", "/api/v1/cases/CMW-000001")));
+  EXPECT_FALSE(Api::is_blocking(req("GET", "/api/v1/cases/CMW-000001/events")));
+  EXPECT_FALSE(Api::is_blocking(req("GET", "/healthz")));
+}
+
 TEST_F(ApiTest, ListParametersAreChecked) {
   EXPECT_EQ(call("GET", "/api/v1/cases?limit=0", "").status, 400);
   EXPECT_EQ(call("GET", "/api/v1/cases?limit=1001", "").status, 400);
