@@ -21,7 +21,7 @@ Result<std::vector<EscalationRule>> rules_from_json(const Json& j) {
     if (!r.is_object()) return bad(at, "must be an object");
     for (const auto& [k, v] : r.items())
       if (k != "name" && k != "on" && k != "target" && k != "level" && k != "severity" &&
-          k != "actions")
+          k != "actions" && k != "minutes")
         return make_error(ErrorCode::kUnknownField, "unknown member", at + "." + k);
     EscalationRule rule;
     if (!r.contains("name") || !r["name"].is_string() || r["name"].get<std::string>().empty())
@@ -30,8 +30,17 @@ Result<std::vector<EscalationRule>> rules_from_json(const Json& j) {
     if (!r.contains("on") || !r["on"].is_string()) return bad(at + ".on", "is required");
     rule.on = r["on"];
     if (rule.on != "sla_warning" && rule.on != "sla_breached" && rule.on != "created" &&
-        rule.on != "severity_changed")
-      return bad(at + ".on", "must be sla_warning, sla_breached, created or severity_changed");
+        rule.on != "severity_changed" && rule.on != "unassigned")
+      return bad(at + ".on",
+                 "must be sla_warning, sla_breached, created, severity_changed or unassigned");
+    if (rule.on == "unassigned") {
+      if (!r.contains("minutes") || !r["minutes"].is_number_integer() || r["minutes"] < 1 ||
+          r["minutes"] > 7 * 24 * 60)
+        return bad(at + ".minutes", "must be 1 to 10080 business minutes");
+      rule.minutes = r["minutes"].get<int>();
+    } else if (r.contains("minutes")) {
+      return bad(at + ".minutes", "applies to unassigned rules only");
+    }
     if (r.contains("target")) {
       if (!r["target"].is_string() || (r["target"] != "response" && r["target"] != "resolution"))
         return bad(at + ".target", "must be response or resolution");
@@ -84,6 +93,7 @@ Json rules_to_json(const std::vector<EscalationRule>& rules) {
   Json out = Json::array();
   for (const auto& r : rules) {
     Json j = {{"name", r.name}, {"on", r.on}};
+    if (r.minutes) j["minutes"] = *r.minutes;
     if (r.target) j["target"] = *r.target;
     if (r.level) j["level"] = *r.level;
     if (r.severity) j["severity"] = to_string(*r.severity);
@@ -120,10 +130,17 @@ std::vector<EscalationRule> default_rules() {
        {"on", "severity_changed"},
        {"severity", "S1"},
        {"actions", Json::array({{{"type", "notify"}, {"to", "agents"}, {"level", 2}}})}},
+      {{"name", "unassigned for 30 business minutes tells the supervisors"},
+       {"on", "unassigned"},
+       {"minutes", 30},
+       {"actions", Json::array({{{"type", "notify"}, {"to", "supervisors"}}})}},
   }));
 }
 
 bool rule_matches(const EscalationRule& rule, const Event& event, const Case& c) {
+  if (rule.on == "unassigned")
+    return event.type == "unassigned_alert" &&
+           event.data.value("rule", std::string()) == rule.name;
   if (event.type != rule.on) return false;
   if (rule.target && event.data.value("target", std::string()) != *rule.target) return false;
   if (rule.level && c.level != *rule.level) return false;

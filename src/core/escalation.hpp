@@ -23,7 +23,10 @@ struct RuleAction {
 
 struct EscalationRule {
   std::string name;
-  std::string on;  // sla_warning | sla_breached | created | severity_changed
+  // sla_warning | sla_breached | created | severity_changed | unassigned (nobody has
+  // taken the case for `minutes` business minutes on its calendar)
+  std::string on;
+  std::optional<int> minutes;  // unassigned only
   std::optional<std::string> target;  // response | resolution (SLA events)
   std::optional<int> level;           // the case's level when the event happens
   std::optional<Severity> severity;   // the case's severity when the event happens

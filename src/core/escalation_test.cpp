@@ -94,6 +94,7 @@ TEST_F(RulesInTheLifecycle, WarningsTellTheAssigneeAndTheSupervisorsButNotTheQui
 
 TEST_F(RulesInTheLifecycle, ResolutionBreachAtLevelOneEscalatesToLevelTwo) {
   Case c = open(Impact{"one", "none"}).after;  // S4: 4 h resolution
+  c = assign(c, 20, "Ana", Actor{10, Role::kSupervisor, 3, "", "Sara"}, t0_, ctx_)->after;
   auto fired = fire_sla_timers(c, t0_ + Seconds{4 * 3600 + 1}, ctx_);
   ASSERT_TRUE(fired.ok());
   std::vector<std::string> types;

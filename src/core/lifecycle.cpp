@@ -49,7 +49,9 @@ class Recorder {
   Change finish() {
     if (change_.events.empty()) return std::move(change_);
     change_.after.updated_at = now_;
-    if (policy_) change_.after.sla.next_timer_at = next_timer(change_.after.sla, *policy_);
+    if (policy_)
+      change_.after.sla.next_timer_at =
+          next_timer(change_.after.sla, *policy_, change_.after.status);
     return std::move(change_);
   }
 
@@ -138,6 +140,13 @@ std::pair<std::string, std::string> describe(const Event& e, const Case& c,
   const std::string number = number_of(c, ctx);
   const std::string where = " (" + std::string(to_string(c.severity)) + ", L" +
                             std::to_string(c.level) + ") " + c.subject;
+  if (e.type == "unassigned_alert") {
+    return {"[" + number + "] unassigned for " + std::to_string(e.data.value("minutes", 0)) +
+                " business minutes" + where,
+            "Case " + number + " has had no assignee since " +
+                e.data.value("since", std::string("-")) + ". Rule: " +
+                e.data.value("rule", std::string()) + "."};
+  }
   if (e.type == "sla_warning" || e.type == "sla_breached") {
     std::string target = e.data.value("target", std::string());
     std::string what = e.type == "sla_warning"
@@ -206,11 +215,25 @@ Result<Change> fire_sla_timers(const Case& c, Instant now, const CaseContext& ct
   const int warn = ctx.policy->warn_percent;
   // Fire in instant order; each event updates the clocks before the next is considered.
   for (;;) {
-    auto timers = pending_timers(r.c().sla, *ctx.policy);
+    auto timers = pending_timers(r.c().sla, *ctx.policy, r.c().status);
     std::optional<SlaTimer> first;
     for (const auto& t : timers)
       if (t.fire_at <= now && (!first || t.fire_at < first->fire_at)) first = t;
     if (!first) break;
+    if (first->kind == TimerKind::kUnassigned) {
+      int minutes = 0;
+      for (const auto& rule : ctx.policy->rules)
+        if (rule.name == first->rule) minutes = rule.minutes.value_or(0);
+      r.add("unassigned_alert",
+            {{"rule", first->rule},
+             {"minutes", minutes},
+             {"since", format_iso8601(*r.c().sla.unassigned_since)},
+             {"level", r.c().level},
+             {"severity", to_string(r.c().severity)}},
+            /*internal=*/true);
+      apply_rules(r, ctx);
+      continue;
+    }
     bool response = first->kind == TimerKind::kResponseWarning ||
                     first->kind == TimerKind::kResponseBreach;
     bool breach = first->kind == TimerKind::kResponseBreach ||
@@ -234,7 +257,7 @@ Result<Change> fire_sla_timers(const Case& c, Instant now, const CaseContext& ct
   Change out = r.finish();
   // Even when nothing was due (the calendar changed since the timer was set), the next
   // instant is brought up to date so the scheduler does not wake for it again.
-  out.after.sla.next_timer_at = next_timer(out.after.sla, *ctx.policy);
+  out.after.sla.next_timer_at = next_timer(out.after.sla, *ctx.policy, out.after.status);
   return out;
 }
 

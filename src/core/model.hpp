@@ -71,7 +71,12 @@ struct SlaState {
   std::string calendar;
   SlaClock response;
   SlaClock resolution;
-  // The earliest instant a warning or breach is due, if any: what the scheduler waits for.
+  // Since when nobody is assigned (from creation or an unassignment), and the
+  // "unassigned" escalation rules already fired in this stretch.
+  std::optional<Instant> unassigned_since;
+  std::vector<std::string> unassigned_alerts;
+  // The earliest instant a warning, breach or alert is due, if any: what the scheduler
+  // waits for.
   std::optional<Instant> next_timer_at;
 };
 

@@ -107,6 +107,14 @@ void apply_sla_event(SlaState& sla, const Event& e, const CasePolicy& p) {
     sla.calendar = t.calendar;
     sla.response.target = t.response;
     sla.resolution.target = t.resolution;
+    sla.unassigned_since = at;
+  } else if (e.type == "assigned") {
+    // Taken: the unassigned stretch ends. Released: a new one starts.
+    sla.unassigned_alerts.clear();
+    if (e.data.contains("new") && !e.data["new"].is_null()) sla.unassigned_since.reset();
+    else sla.unassigned_since = at;
+  } else if (e.type == "unassigned_alert") {
+    sla.unassigned_alerts.push_back(e.data.value("rule", std::string()));
   } else if (e.type == "status_changed") {
     const std::string from = e.data.value("from", std::string());
     const std::string to = e.data.value("to", std::string());
@@ -141,8 +149,20 @@ void apply_sla_event(SlaState& sla, const Event& e, const CasePolicy& p) {
   }
 }
 
-std::vector<SlaTimer> pending_timers(const SlaState& sla, const CasePolicy& p) {
+std::vector<SlaTimer> pending_timers(const SlaState& sla, const CasePolicy& p,
+                                     CaseStatus status) {
   std::vector<SlaTimer> out;
+  if (sla.unassigned_since && p.due && status != CaseStatus::kResolved &&
+      status != CaseStatus::kClosed) {
+    for (const auto& rule : p.rules) {
+      if (rule.on != "unassigned" || !rule.minutes) continue;
+      if (std::find(sla.unassigned_alerts.begin(), sla.unassigned_alerts.end(), rule.name) !=
+          sla.unassigned_alerts.end())
+        continue;
+      if (auto t = p.due->add(sla.calendar, *sla.unassigned_since, Seconds{*rule.minutes * 60}))
+        out.push_back({TimerKind::kUnassigned, *t, rule.name});
+    }
+  }
   auto add = [&](const SlaClock& k, TimerKind warning, TimerKind breach) {
     if (!k.running_since || k.stopped_at || !p.due) return;
     const Millis target = std::chrono::duration_cast<Millis>(k.target);
@@ -152,11 +172,11 @@ std::vector<SlaTimer> pending_timers(const SlaState& sla, const CasePolicy& p) {
       return p.due->add(sla.calendar, *k.running_since, std::chrono::ceil<Seconds>(left));
     };
     if (!k.warned && p.warn_percent > 0 && p.warn_percent < 100) {
-      if (auto t = at_share(target * p.warn_percent / 100)) out.push_back({warning, *t});
+      if (auto t = at_share(target * p.warn_percent / 100)) out.push_back({warning, *t, {}});
     }
     if (!k.breach_recorded) {
       // A breach is the first instant past the target.
-      if (auto t = at_share(target)) out.push_back({breach, *t});
+      if (auto t = at_share(target)) out.push_back({breach, *t, {}});
     }
   };
   add(sla.response, TimerKind::kResponseWarning, TimerKind::kResponseBreach);
@@ -164,9 +184,9 @@ std::vector<SlaTimer> pending_timers(const SlaState& sla, const CasePolicy& p) {
   return out;
 }
 
-std::optional<Instant> next_timer(const SlaState& sla, const CasePolicy& p) {
+std::optional<Instant> next_timer(const SlaState& sla, const CasePolicy& p, CaseStatus status) {
   std::optional<Instant> next;
-  for (const auto& t : pending_timers(sla, p))
+  for (const auto& t : pending_timers(sla, p, status))
     if (!next || t.fire_at < *next) next = t.fire_at;
   return next;
 }
@@ -185,7 +205,6 @@ void checkpoint_clocks(SlaState& sla, const CasePolicy& policy, Instant at) {
 void recompute_due(SlaState& sla, const CasePolicy& policy) {
   set_due(sla.response, sla.calendar, policy);
   set_due(sla.resolution, sla.calendar, policy);
-  sla.next_timer_at = next_timer(sla, policy);
 }
 
 SlaReport report_sla(const SlaState& sla, const CasePolicy& policy, Instant now,

@@ -30,16 +30,26 @@ void checkpoint_clocks(SlaState& sla, const CasePolicy& policy, Instant at);
 // consumed is kept; the remainder is laid out on the calendar as it is now.
 void recompute_due(SlaState& sla, const CasePolicy& policy);
 
-enum class TimerKind { kResponseWarning, kResponseBreach, kResolutionWarning, kResolutionBreach };
+enum class TimerKind {
+  kResponseWarning,
+  kResponseBreach,
+  kResolutionWarning,
+  kResolutionBreach,
+  kUnassigned,  // an "unassigned" escalation rule (see escalation.hpp)
+};
 
 struct SlaTimer {
   TimerKind kind;
   Instant fire_at;
+  std::string rule;  // kUnassigned: the rule's name
 };
 
-// The warnings and breaches still to announce for running clocks, with their instants.
-std::vector<SlaTimer> pending_timers(const SlaState& sla, const CasePolicy& policy);
-std::optional<Instant> next_timer(const SlaState& sla, const CasePolicy& policy);
+// The warnings and breaches still to announce for running clocks, and the unassigned
+// alerts still to raise, with their instants.
+std::vector<SlaTimer> pending_timers(const SlaState& sla, const CasePolicy& policy,
+                                     CaseStatus status);
+std::optional<Instant> next_timer(const SlaState& sla, const CasePolicy& policy,
+                                  CaseStatus status);
 
 struct ClockReport {
   Seconds target{0};

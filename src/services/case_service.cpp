@@ -105,6 +105,7 @@ Result<int64_t> CaseService::recompute_open_clocks(const std::string& calendar,
     if (c.sla.calendar != calendar) return change;
     core::checkpoint_clocks(change.after.sla, old_policy, now);
     core::recompute_due(change.after.sla, policy_);
+    change.after.sla.next_timer_at = core::next_timer(change.after.sla, policy_, c.status);
     return change;
   });
   if (changed.ok() && timer_listener_) timer_listener_(clock_.now());

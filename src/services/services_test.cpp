@@ -247,6 +247,10 @@ TEST_F(ServicesTest, SchedulerFiresEachTimerOnceAtItsInstant) {
   in.impact = core::Impact{"all", "outage"};  // S1: 1 h response on 24x7
   auto c = cases_.open(agent_, in);
   ASSERT_TRUE(c.ok());
+  CasePatch take;  // assigned, so the "unassigned" rule has nothing to say
+  take.set_assignee = true;
+  take.assignee = agent_.user_id;
+  ASSERT_TRUE(cases_.patch(agent_, cases_.number_of(*c), take).ok());
   SlaScheduler scheduler(store_, cases_, clock_);
   auto next = scheduler.next_due();
   ASSERT_TRUE(next.ok() && next.value());
@@ -269,6 +273,48 @@ TEST_F(ServicesTest, SchedulerFiresEachTimerOnceAtItsInstant) {
   EXPECT_EQ(warnings, 2);
   EXPECT_EQ(breaches, 2);
   EXPECT_FALSE(scheduler.next_due()->has_value());
+}
+
+TEST_F(ServicesTest, UnassignedCasesAlertTheSupervisorsOnceAfterThirtyBusinessMinutes) {
+  auto supervisor = make_user("jefa@desk.com", core::Role::kSupervisor, 0, "");
+  core::OpenCaseInput in;
+  in.type = core::CaseType::kRequest;
+  in.subject = "Nadie lo toma";
+  in.account = "ACME";
+  in.impact = core::Impact{"all", "outage"};  // S1: 24x7, so 30 business minutes = 30 minutes
+  auto c = cases_.open(agent_, in);
+  ASSERT_TRUE(c.ok());
+  SlaScheduler scheduler(store_, cases_, clock_);
+  EXPECT_EQ(**scheduler.next_due(), clock_.now() + Seconds{30 * 60});
+  clock_.advance(Seconds{30 * 60});
+  EXPECT_EQ(*scheduler.fire_due(), 1);
+  auto mine = cases_.notifications(supervisor, 0, 100);
+  ASSERT_EQ(mine->size(), 1u);
+  EXPECT_EQ((*mine)[0].kind, "unassigned_alert");
+  auto events = cases_.events(agent_, cases_.number_of(*c), 0, 100);
+  int alerts = 0;
+  for (const auto& e : events->items) alerts += e.type == "unassigned_alert";
+  EXPECT_EQ(alerts, 1);
+  // Customers never see it.
+  auto theirs = cases_.events(customer_, cases_.number_of(*c), 0, 100);
+  for (const auto& e : theirs->items) EXPECT_NE(e.type, "unassigned_alert");
+  // Taken and released again: a new stretch, a new alert 30 minutes later.
+  CasePatch take;
+  take.set_assignee = true;
+  take.assignee = agent_.user_id;
+  ASSERT_TRUE(cases_.patch(agent_, cases_.number_of(*c), take).ok());
+  CasePatch release;
+  release.set_assignee = true;
+  ASSERT_TRUE(cases_.patch(agent_, cases_.number_of(*c), release).ok());
+  clock_.advance(Seconds{29 * 60});
+  (void)scheduler.fire_due();
+  EXPECT_EQ(cases_.notifications(supervisor, 0, 100)->size(), 1u + 1u);  // + the S1 warning
+  clock_.advance(Seconds{60});
+  (void)scheduler.fire_due();
+  int unassigned = 0;
+  auto all = cases_.notifications(supervisor, 0, 100);  // kept alive for the loop
+  for (const auto& n : *all) unassigned += n.kind == "unassigned_alert";
+  EXPECT_EQ(unassigned, 2);
 }
 
 }  // namespace

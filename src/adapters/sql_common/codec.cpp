@@ -76,6 +76,8 @@ std::string case_to_doc(const core::Case& c) {
        {{"calendar", c.sla.calendar},
         {"response", clock_to_json(c.sla.response)},
         {"resolution", clock_to_json(c.sla.resolution)},
+        {"unassigned_since", opt_ms(c.sla.unassigned_since)},
+        {"unassigned_alerts", c.sla.unassigned_alerts},
         {"next_timer_at", opt_ms(c.sla.next_timer_at)}}},
       {"version", c.version},
   };
@@ -117,6 +119,9 @@ Result<core::Case> case_from_doc(const std::string& doc) {
     c.sla.response = clock_from_json(sla.at("response"));
     c.sla.resolution = clock_from_json(sla.at("resolution"));
     c.sla.next_timer_at = get_opt_ms(sla, "next_timer_at");
+    c.sla.unassigned_since = get_opt_ms(sla, "unassigned_since");
+    if (sla.contains("unassigned_alerts"))
+      c.sla.unassigned_alerts = sla["unassigned_alerts"].get<std::vector<std::string>>();
     c.version = j.at("version").get<int64_t>();
     return c;
   } catch (const std::exception& e) {
