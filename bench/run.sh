@@ -203,6 +203,27 @@ PY
   done
 }
 
+# The same gets driven by wrk (a cheaper client: less of the 2 CPUs goes to the load).
+wrk_get() {  # LABEL MAX_NUMBER
+  command -v wrk >/dev/null || return 0
+  local i out token
+  token=$(api token)
+  for i in $(seq 1 "$REPEAT"); do
+    out="$RESULTS/$1.txt"; (( REPEAT > 1 )) && out="$RESULTS/$1.$i.txt"
+    wait_quiet
+    wrk -t2 -c64 -d"${DURATION}s" --latency -s "$ROOT/bench/get.lua" "http://127.0.0.1:$PORT" -- "$token" "$2" >"$out"
+    python3 - "$out" "$1" <<'PY' | tee -a "$SUMMARY" >&2
+import re, sys
+t = open(sys.argv[1]).read()
+rps = re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)
+lat = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)", t, re.M))
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+print("%-22s %9.0f req/s  (wrk -t2 -c64) p50 %s p90 %s p99 %s, non-2xx %s" % (
+    sys.argv[2], float(rps), lat.get("50"), lat.get("90"), lat.get("99"), bad.group(1) if bad else 0))
+PY
+  done
+}
+
 memory() {  # LABEL
   python3 - "$SERVER_PID" "$1" <<'PY' | tee -a "$SUMMARY" >&2
 import sys
@@ -258,6 +279,7 @@ step_create() {
     (( total > 0 )) || { measure c_seed_create --mode create --connections 32 --duration 3 >/dev/null; total=$(sqlite_count "$dir"); }
     log "== c: get by number, 64 connections (${total} cases in the database)"
     measure c_get_c64 --mode get --connections 64 --duration "$DURATION" --warmup 2 --max-number "$total"
+    wrk_get c_get_wrk "$total"
   fi
   stop_server
 }
@@ -279,7 +301,9 @@ def call(method, path, body=None, token=None):
         sys.stderr.write("bench/run.sh: %s %s: HTTP %d %s\n" % (method, path, e.code, e.read().decode()[:300]))
         sys.exit(1)
 token = call("POST", "/auth/login", {"email": email, "password": password})["token"]
-if what == "count":
+if what == "token":
+    print(token)
+elif what == "count":
     print(call("GET", "/cases?limit=1", token=token)["total"])
 elif what == "create_one":
     print(call("POST", "/cases", {"type": "request", "subject": "after the restart"}, token)["number"])
@@ -348,6 +372,7 @@ step_search() {
     log "== c/f: get by number on the 1M database, 64 connections"
     measure c_get_1m_c64 --mode get --connections 64 --duration "$DURATION" --warmup 2 \
       --max-number "$(json_get "$SEED_DIR/seed.json" cases)"
+    wrk_get c_get_1m_wrk "$(json_get "$SEED_DIR/seed.json" cases)"
     memory "f_rss_after_get_1m"
   fi
   stop_server

@@ -9,15 +9,11 @@ namespace {
 constexpr size_t kMaxBody = 100'000;
 constexpr size_t kMaxReason = 2'000;
 
-Json opt_time(const std::optional<Instant>& t) {
-  return t ? Json(format_iso8601(*t)) : Json(nullptr);
-}
-
 // Builds events for one change: sequence numbers continue the case's history.
 class Recorder {
  public:
   Recorder(const Case& before, const Actor& actor, Instant now, const CaseContext& ctx)
-      : change_{before, {}, std::nullopt}, actor_(actor), now_(now), policy_(ctx.policy) {}
+      : change_{before, {}, std::nullopt, {}}, actor_(actor), now_(now), policy_(ctx.policy) {}
 
   Case& c() { return change_.after; }
 

@@ -268,7 +268,9 @@ TEST_F(ServicesTest, SchedulerFiresEachTimerOnceAtItsInstant) {
   for (const auto& e : events->items) {
     warnings += e.type == "sla_warning";
     breaches += e.type == "sla_breached";
-    if (e.type.starts_with("sla_")) EXPECT_EQ(e.actor_role, core::Role::kSystem);
+    if (e.type.starts_with("sla_")) {
+      EXPECT_EQ(e.actor_role, core::Role::kSystem);
+    }
   }
   EXPECT_EQ(warnings, 2);
   EXPECT_EQ(breaches, 2);
