@@ -177,5 +177,23 @@ class Durability(unittest.TestCase):
         self.assertEqual(case_id(r.json["number"]), case_id(n) + 1)
 
 
+class OneServerPerDesk(unittest.TestCase):
+    """The SQLite desk's writer owns the numbering: a second server on the same data
+    directory must refuse to start rather than hand out numbers twice."""
+
+    def test_second_server_on_the_same_data_dir_refuses_to_start(self):
+        first = EscalaServer()
+        try:
+            first.start()
+            second = EscalaServer(data_dir=first.data_dir)
+            with self.assertRaises(RuntimeError) as failure:
+                second.start(timeout=10)
+            self.assertIn("another escala serve", str(failure.exception))
+            self.assertTrue(first.alive())
+            self.assertEqual(first.client().get("/healthz").status, 200)
+        finally:
+            first.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -124,6 +128,16 @@ int serve(const ServeOptions& options) {
   }
   DeskLocation where = options.where;
   where.synchronous_full = config->synchronous_full;
+  // One server per SQLite desk: its writer owns the case numbering. The lock goes with
+  // the process (also on kill -9).
+  std::error_code dir_error;
+  std::filesystem::create_directories(where.data_dir, dir_error);
+  const std::string lock_path = (std::filesystem::path(where.data_dir) / "serve.lock").string();
+  int lock_fd = ::open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    spdlog::critical("another escala serve is running on {} (lock {})", where.data_dir, lock_path);
+    return 1;
+  }
   auto desk = open_desk(where);
   if (!desk.ok()) {
     spdlog::critical("cannot open the desk: {}", desk.error().message);
