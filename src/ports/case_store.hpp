@@ -23,6 +23,10 @@
 
 namespace escala::ports {
 
+// Full-text searches count their matches up to this many (counting every match of a word
+// found in most cases would cost more than the search itself).
+inline constexpr int64_t kSearchCountCap = 10'000;
+
 struct CaseQuery {
   std::optional<core::CaseStatus> status;
   std::optional<int> level;
@@ -36,11 +40,13 @@ struct CaseQuery {
   int limit = 50;
   std::optional<int64_t> before_id;  // keyset cursor: only cases with a smaller number
   bool count_total = true;           // false: CasePage::total may be left 0 (saves a scan)
+  int64_t search_count_cap = kSearchCountCap;  // with `text`: count at most this many
 };
 
 struct CasePage {
   std::vector<core::Case> items;  // newest first
-  int64_t total = 0;              // all cases matching the filters
+  int64_t total = 0;              // all cases matching the filters (capped for searches)
+  bool total_exact = true;        // false: there are more than `total` matches
   std::optional<int64_t> next_before;
 };
 

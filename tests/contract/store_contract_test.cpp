@@ -208,6 +208,31 @@ TEST_P(StoreContract, SearchFindsRepliesAndFields) {
   EXPECT_EQ(cases().list(q)->total, 1);
 }
 
+TEST_P(StoreContract, SearchCountsStopAtTheCapButPagesReachEveryMatch) {
+  for (int i = 0; i < 5; ++i) create("troncal " + std::to_string(i));
+  create("otra cosa");
+  ports::CaseQuery q;
+  q.text = "troncal";
+  q.search_count_cap = 3;
+  q.limit = 2;
+  auto first = cases().list(q);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->total, 3);
+  EXPECT_FALSE(first->total_exact);
+  int seen = 0;
+  for (;;) {
+    auto page = cases().list(q);
+    seen += static_cast<int>(page->items.size());
+    if (!page->next_before) break;
+    q.before_id = page->next_before;
+  }
+  EXPECT_EQ(seen, 5);
+  q = {};
+  q.text = "troncal";
+  EXPECT_EQ(cases().list(q)->total, 5);  // under the cap: exact
+  EXPECT_TRUE(cases().list(q)->total_exact);
+}
+
 TEST_P(StoreContract, ListPaginatesNewestFirstWithoutGapsOrRepeats) {
   for (int i = 0; i < 7; ++i) create("case " + std::to_string(i));
   ports::CaseQuery q;

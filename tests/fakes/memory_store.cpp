@@ -92,6 +92,10 @@ Result<ports::CasePage> MemoryStore::list(const ports::CaseQuery& q) {
     if (static_cast<int>(page.items.size()) < q.limit) page.items.push_back(c);
     else if (!page.next_before) page.next_before = page.items.back().id;
   }
+  if (!q.text.empty() && page.total > q.search_count_cap) {
+    page.total = q.search_count_cap;
+    page.total_exact = false;
+  }
   return page;
 }
 

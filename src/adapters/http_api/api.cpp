@@ -653,7 +653,9 @@ Response Api::route(const Request& req) {
     for (const auto& c : page->items) items.push_back(case_json(c, prefix, staff, cases_.sla_report(c)));
     std::optional<std::string> next;
     if (page->next_before) next = core::format_case_number(prefix, *page->next_before);
-    return json_response(200, list_json(items, page->total, next));
+    Json out = list_json(items, page->total, next);
+    if (!page->total_exact) out["total_exact"] = false;  // a search with more matches
+    return json_response(200, out);
   }
   if (n == 1) return method_not_allowed("GET, POST");
 
