@@ -180,6 +180,11 @@ class SqliteStore::Impl {
     try {
       *writer << "BEGIN IMMEDIATE";
       for (Job* j : batch) j->result = j->run(*writer);
+      if (next_case_id != saved_next) {
+        // One counter write per batch, in the batch's transaction: numbers are never reused.
+        long long last = next_case_id - 1;
+        *writer << "UPDATE counters SET value = :v WHERE name = 'case'", soci::use(last);
+      }
       *writer << "COMMIT";
     } catch (const std::exception& e) {
       try {
@@ -318,7 +323,7 @@ class SqliteStore::Impl {
     write_events(sql, ch.events);
     write_billable(sql, ch.billable);
     write_notifications(sql, ch.notifications);
-    sql << "UPDATE counters SET value = :v WHERE name = 'case'", soci::use(id);
+    // The case counter is written once per batch, in run_batch.
   }
 
   static void update_case(Session& sql, const core::Case& before, const core::Change& ch) {
