@@ -1,5 +1,7 @@
 #include "core/rules.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -49,17 +51,6 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-bool valid_email(std::string_view s) {
-  auto at = s.find('@');
-  if (at == std::string_view::npos || at == 0 || at != s.rfind('@')) return false;
-  auto domain = s.substr(at + 1);
-  auto dot = domain.find('.');
-  if (dot == std::string_view::npos || dot == 0 || domain.back() == '.') return false;
-  return std::none_of(s.begin(), s.end(), [](char c) {
-    return std::isspace(static_cast<unsigned char>(c)) || c == '<' || c == '>' || c == ',';
-  });
-}
-
 Result<Json> normalize(const FieldSpec& spec, const Json& v, Seconds default_offset) {
   const std::string field = "fields." + std::string(spec.name);
   auto bad = [&](std::string msg) { return make_error(ErrorCode::kInvalidArgument, msg, field); };
@@ -105,7 +96,7 @@ Result<Json> normalize(const FieldSpec& spec, const Json& v, Seconds default_off
     case FieldKind::kEmail: {
       if (!v.is_string()) return bad("must be an email address");
       auto s = trim(v.get<std::string>());
-      if (s.size() > 254 || !valid_email(s)) return bad("must be an email address");
+      if (!is_email_address(s)) return bad("must be an email address");
       return Json(s);
     }
     case FieldKind::kBool: {

@@ -97,6 +97,20 @@ std::vector<std::string> search_terms(std::string_view text) {
   return terms;
 }
 
+bool is_email_address(std::string_view s) {
+  if (s.empty() || s.size() > 254) return false;
+  auto at = s.find('@');
+  if (at == std::string_view::npos || at == 0 || at != s.rfind('@')) return false;
+  auto domain = s.substr(at + 1);
+  auto dot = domain.find('.');
+  if (dot == std::string_view::npos || dot == 0 || domain.back() == '.') return false;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (std::isspace(c) || c == '<' || c == '>' || c == ',' || c == '"') return false;
+  }
+  return true;
+}
+
 bool is_valid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {

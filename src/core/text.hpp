@@ -14,6 +14,10 @@ std::string fold_for_search(std::string_view text);
 // Splits folded text into words of letters and digits.
 std::vector<std::string> search_terms(std::string_view text);
 
+// A plausible email address (one '@', a dotted domain, no spaces, quotes or list
+// separators, at most 254 bytes): the one check every entry point uses.
+bool is_email_address(std::string_view text);
+
 // True when the bytes are valid UTF-8.
 bool is_valid_utf8(std::string_view text);
 

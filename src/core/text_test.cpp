@@ -26,6 +26,14 @@ TEST(SearchTerms, SplitsOnPunctuation) {
   EXPECT_EQ(t[4], "000123");
 }
 
+TEST(EmailAddress, OneCheckForEveryEntryPoint) {
+  EXPECT_TRUE(is_email_address("ana.perez@acme.com.mx"));
+  for (const char* bad : {"", "ana", "@acme.com", "ana@", "ana@acme", "ana@.com", "ana@acme.",
+                          "a@b@c.com", "ana perez@acme.com", "\"ana\"@acme.com", "a,b@acme.com"})
+    EXPECT_FALSE(is_email_address(bad)) << bad;
+  EXPECT_FALSE(is_email_address(std::string(250, 'a') + "@b.co"));
+}
+
 TEST(Utf8, DetectsInvalidSequences) {
   EXPECT_TRUE(is_valid_utf8("Extensión"));
   EXPECT_FALSE(is_valid_utf8(std::string("\xC3", 1)));

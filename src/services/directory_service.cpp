@@ -5,6 +5,8 @@
 
 #include <date/tz.h>
 
+#include "core/text.hpp"
+
 namespace escala::services {
 namespace {
 
@@ -58,14 +60,7 @@ std::string normalize_email(std::string email) {
 }
 
 Status validate_email_address(const std::string& email, const char* field) {
-  auto at = email.find('@');
-  bool ok = !email.empty() && email.size() <= 254 && at != std::string::npos && at > 0 &&
-            at == email.rfind('@') && email.find('.', at) != std::string::npos &&
-            email.back() != '.' &&
-            std::none_of(email.begin(), email.end(), [](unsigned char c) {
-              return std::isspace(c) || c == '<' || c == '>' || c == ',' || c == '"';
-            });
-  if (!ok) return make_error(ErrorCode::kInvalidArgument, "must be an email address", field);
+  if (!core::is_email_address(email)) return make_error(ErrorCode::kInvalidArgument, "must be an email address", field);
   return ok_status();
 }
 

@@ -729,24 +729,22 @@ std::vector<core::User> query_users(Session& s, const std::string& where, P para
 }  // namespace
 
 Result<core::Account> SqliteStore::create_account(const core::Account& a) {
-  return [&]() -> Result<core::Account> {
-    auto st = impl_->write([&](Session& s) -> Status {
-      int n = 0;
-      std::string code = a.code;
-      s << "SELECT count(*) FROM accounts WHERE code = :c", soci::use(code), soci::into(n);
-      if (n > 0) return make_error(ErrorCode::kAlreadyExists, "the account code is taken", "code");
-      std::string name = a.name, tz = a.timezone, lang = a.language,
-                  contract = sql::contract_to_doc(a.contract);
-      long long created = to_unix_millis(a.created_at);
-      s << "INSERT INTO accounts(code, name, timezone, language, contract, created_at)"
-           " VALUES(:c, :n, :t, :l, :k, :a)",
-          soci::use(code), soci::use(name), soci::use(tz), soci::use(lang), soci::use(contract),
-          soci::use(created);
-      return ok_status();
-    });
-    if (!st.ok()) return st.error();
-    return a;
-  }();
+  auto st = impl_->write([&](Session& s) -> Status {
+    int n = 0;
+    std::string code = a.code;
+    s << "SELECT count(*) FROM accounts WHERE code = :c", soci::use(code), soci::into(n);
+    if (n > 0) return make_error(ErrorCode::kAlreadyExists, "the account code is taken", "code");
+    std::string name = a.name, tz = a.timezone, lang = a.language,
+                contract = sql::contract_to_doc(a.contract);
+    long long created = to_unix_millis(a.created_at);
+    s << "INSERT INTO accounts(code, name, timezone, language, contract, created_at)"
+         " VALUES(:c, :n, :t, :l, :k, :a)",
+        soci::use(code), soci::use(name), soci::use(tz), soci::use(lang), soci::use(contract),
+        soci::use(created);
+    return ok_status();
+  });
+  if (!st.ok()) return st.error();
+  return a;
 }
 
 Result<core::Account> SqliteStore::update_account(const core::Account& a) {
