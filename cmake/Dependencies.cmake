@@ -34,3 +34,8 @@ add_library(soci::postgresql UNKNOWN IMPORTED)
 set_target_properties(soci::postgresql PROPERTIES
   IMPORTED_LOCATION ${SOCI_POSTGRESQL_LIB}
   INTERFACE_LINK_LIBRARIES "soci::core;PostgreSQL::PostgreSQL")
+
+# The email channel: GMime (MIME), libcurl (SMTP relay, IMAP), kainjow mustache (templates).
+pkg_check_modules(GMIME REQUIRED IMPORTED_TARGET gmime-3.0)
+find_package(CURL REQUIRED)
+find_path(MUSTACHE_INCLUDE_DIR kainjow/mustache.hpp REQUIRED)

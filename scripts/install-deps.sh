@@ -10,9 +10,11 @@ build_pkgs=(
   libsoci-dev libsqlite3-dev libpq-dev libsodium-dev
   libhowardhinnant-date-dev tzdata libspdlog-dev libfmt-dev nlohmann-json3-dev
   libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libgmime-3.0-dev libcurl4-openssl-dev libkainjow-mustache-dev
 )
 test_pkgs=(
   python3 curl sqlite3 wrk libbusiness-hours-perl
+  python3-aiosmtpd dovecot-imapd swaks s-nail mutt clang
 )
 
 want=()
