@@ -49,6 +49,9 @@ struct StaffMember {
   Role role = Role::kAgent;
   int level = 0;
   bool quiet = false;  // wants no notifications
+  std::string email;     // where notifications are mailed
+  std::string name;
+  std::string language = "es";
 };
 
 // Does the rule apply to this event of this case (as the case is after the event)?

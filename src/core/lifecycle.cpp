@@ -261,6 +261,11 @@ void chain(Change& base, Change&& more) {
   base.after = std::move(more.after);
   for (auto& e : more.events) base.events.push_back(std::move(e));
   if (more.billable) base.billable = std::move(more.billable);
+  for (auto& n : more.notifications) base.notifications.push_back(std::move(n));
+  for (auto& m : more.outbox) base.outbox.push_back(std::move(m));
+  for (auto& t : more.thread_ids) base.thread_ids.push_back(std::move(t));
+  if (more.inbound) base.inbound = std::move(more.inbound);
+  for (auto& b : more.blobs) base.blobs.push_back(std::move(b));
 }
 
 Result<Change> open_case(int64_t id, const OpenCaseInput& in, const Actor& actor, Instant now,
@@ -504,6 +509,66 @@ Result<Change> reopen(const Case& c, const std::string& reason, const Actor& act
   n.closed_at.reset();
   r.add("reopened", {{"reason", reason}, {"level", level}});
   r.set_status(CaseStatus::kOpen, "reopened");
+  return r.finish();
+}
+
+Result<Change> record_event(const Case& c, std::string type, Json data, bool internal,
+                            const Actor& actor, Instant now, const CaseContext& ctx) {
+  Recorder r(c, actor, now, ctx);
+  r.add(std::move(type), std::move(data), internal);
+  return r.finish();
+}
+
+Result<Change> receive_customer_message(const Case& c, const CustomerMessage& m, Instant now,
+                                        const CaseContext& ctx) {
+  ESCALA_TRY(check_text(m.body, kMaxBody, "body", false));
+  Actor sender{0, Role::kCustomer, 0, c.account,
+               m.sender_name.empty() ? m.sender_email : m.sender_name};
+  if (c.status == CaseStatus::kClosed) {
+    Seconds window = ctx.policy ? ctx.policy->reopen_window : Seconds{30 * 24 * 3600};
+    if (!c.closed_at || now - *c.closed_at > window)
+      return make_error(ErrorCode::kInvalidTransition,
+                        "the case closed too long ago to reopen; open a new case");
+  }
+  Recorder r(c, sender, now, ctx);
+  Json files = Json::array();
+  for (const auto& a : m.attachments) {
+    files.push_back({{"name", a.name}, {"size", a.size}, {"content_type", a.content_type},
+                     {"sha256", a.sha256}});
+    bool known = false;
+    for (const auto& have : r.c().attachments) known = known || have.sha256 == a.sha256;
+    if (!known) r.c().attachments.push_back(a);
+  }
+  Json data = {{"body", m.body}, {"channel", m.channel}, {"from", m.sender_email}};
+  if (!m.message_id.empty()) data["message_id"] = m.message_id;
+  if (!files.empty()) data["attachments"] = files;
+  r.add("customer_message", std::move(data));
+  const int level = c.resolved_level >= kMinLevel ? c.resolved_level : c.level;
+  switch (c.status) {
+    case CaseStatus::kPendingCustomer:
+      r.set_status(CaseStatus::kOpen, "customer_replied");
+      break;
+    case CaseStatus::kResolved:
+      if (m.intent == CustomerIntent::kConfirm) {
+        r.c().closed_at = now;
+        r.set_status(CaseStatus::kClosed, "customer_confirmed");
+      } else if (m.intent == CustomerIntent::kNotSolved) {
+        r.c().level = level;
+        r.c().resolved_at.reset();
+        r.add("reopened", {{"reason", "the customer says it is not solved"}, {"level", level}});
+        r.set_status(CaseStatus::kOpen, "reopened");
+      }
+      break;
+    case CaseStatus::kClosed:
+      r.c().level = level;
+      r.c().resolved_at.reset();
+      r.c().closed_at.reset();
+      r.add("reopened", {{"reason", "the customer wrote after closing"}, {"level", level}});
+      r.set_status(CaseStatus::kOpen, "reopened");
+      break;
+    default:
+      break;
+  }
   return r.finish();
 }
 

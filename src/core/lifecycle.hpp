@@ -9,8 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "core/model.hpp"
 #include "core/escalation.hpp"
+#include "core/mail.hpp"
+#include "core/mail_rules.hpp"
+#include "core/model.hpp"
 #include "core/result.hpp"
 #include "core/severity.hpp"
 
@@ -70,6 +72,13 @@ struct Change {
   std::vector<Event> events;
   std::optional<BillableItem> billable;
   std::vector<Notification> notifications;
+  // The email channel's part, stored in the same transaction: messages to send, the
+  // Message-IDs that now thread into the case, the received message that caused the
+  // change (its key makes the change happen once) and the bytes it brought.
+  std::vector<OutboxMessage> outbox;
+  std::vector<std::string> thread_ids;
+  std::optional<InboundRecord> inbound;
+  std::vector<StoredBlob> blobs;
 };
 
 struct OpenCaseInput {
@@ -116,6 +125,30 @@ Result<Change> resolve(const Case& c, const std::string& resolution, const Actor
 Result<Change> confirm(const Case& c, const Actor& actor, Instant now, const CaseContext& ctx);
 Result<Change> reopen(const Case& c, const std::string& reason, const Actor& actor, Instant now,
                       const CaseContext& ctx);
+
+// A message from the case's customer by a channel that identifies them by address rather
+// than a sign-in (email). The caller has established that the sender is the case's
+// customer (by the thread, or the account and the case number). Records
+// `customer_message` with the body and attachments; a pending case opens (D4a); on a
+// resolved case a confirmation closes it and "not solved" reopens it at the resolving
+// level, anything else is only recorded; a closed case reopens within the reopen window,
+// else kInvalidTransition (the caller opens a new case that links to it).
+struct CustomerMessage {
+  std::string sender_name;
+  std::string sender_email;
+  std::string body;  // what the customer wrote (quotes and signature stripped)
+  std::string message_id;
+  std::string channel = "email";
+  std::vector<AttachmentRef> attachments;
+  CustomerIntent intent = CustomerIntent::kNone;
+};
+Result<Change> receive_customer_message(const Case& c, const CustomerMessage& m, Instant now,
+                                        const CaseContext& ctx);
+
+// Records a fact about the case that changes nothing else (a bounce of mail sent about
+// it, an auto-reply received, an acknowledgement held back by the loop brake...).
+Result<Change> record_event(const Case& c, std::string type, Json data, bool internal,
+                            const Actor& actor, Instant now, const CaseContext& ctx);
 
 // Records the SLA warnings and breaches due at `now` (by the system). A change without
 // events when nothing is due.

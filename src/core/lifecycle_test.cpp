@@ -312,5 +312,27 @@ TEST(LifecycleLevels, PublicRepliesBelongToAgentsAtTheCasesLevel) {
   EXPECT_TRUE(add_reply(c, "hola", false, false, l2, t, ctx).ok());
 }
 
+// Regression: chain() kept only events and the billable item, so a PATCH that both set
+// fields and changed severity dropped the notifications of its first step.
+TEST(LifecycleChain, KeepsNotificationsOutboxThreadIdsAndBlobsOfBothSteps) {
+  Change base, more;
+  base.notifications.push_back(Notification{0, 1, 7, "created"});
+  more.notifications.push_back(Notification{0, 2, 7, "sla_warning"});
+  more.outbox.push_back(OutboxMessage{});
+  more.thread_ids.push_back("a@b");
+  more.inbound = InboundRecord{"mid:a@b"};
+  more.blobs.push_back(StoredBlob{"00", std::make_shared<const std::string>("x")});
+  more.after.id = 7;
+  chain(base, std::move(more));
+  EXPECT_EQ(base.after.id, 7);
+  ASSERT_EQ(base.notifications.size(), 2u);
+  EXPECT_EQ(base.notifications[1].kind, "sla_warning");
+  EXPECT_EQ(base.outbox.size(), 1u);
+  EXPECT_EQ(base.thread_ids, std::vector<std::string>{"a@b"});
+  ASSERT_TRUE(base.inbound);
+  EXPECT_EQ(base.inbound->key, "mid:a@b");
+  EXPECT_EQ(base.blobs.size(), 1u);
+}
+
 }  // namespace
 }  // namespace escala::core

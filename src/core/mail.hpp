@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -92,6 +93,46 @@ struct OutboundMail {
   std::string auto_submitted;
   // Extra headers (X-Escala-Case, X-Escala-Loop, List-Unsubscribe...), written as given.
   std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Bytes stored once by their SHA-256 (raw messages, attachments). Shared, not copied: a
+// change may be computed more than once (a store retries a batch) and messages are large.
+struct StoredBlob {
+  std::string sha256;
+  std::shared_ptr<const std::string> data;
+};
+
+// The ledger entry of one received message: it makes ingestion idempotent (`key` is
+// unique) and keeps the original (`raw_sha256` names the stored bytes).
+struct InboundRecord {
+  std::string key;  // "mid:<Message-ID>" or "sha256:<hex of the bytes>" when absent
+  std::string mailbox;
+  std::string from;
+  std::string subject;
+  std::string message_id;
+  std::string raw_sha256;
+  int64_t raw_size = 0;
+  std::string kind;         // to_string(MailKind)
+  std::string disposition;  // new_case | joined | ignored | bounce | ...
+  int64_t case_id = 0;
+  Instant received_at{};
+};
+
+// A message waiting in (or gone through) the durable outbox.
+struct OutboxMessage {
+  int64_t id = 0;
+  int64_t case_id = 0;  // 0 when not about a case
+  std::string kind;     // acknowledgement, missing_data, reply, resolved, notification...
+  std::string envelope_from;  // the SMTP return path
+  std::vector<std::string> recipients;
+  OutboundMail mail;
+  bool automatic = true;  // counts toward the per-address daily cap on automatic mail
+  std::string status = "pending";  // pending | sending | sent | failed
+  int attempts = 0;
+  Instant next_attempt_at{};
+  std::string last_error;
+  Instant created_at{};
+  std::optional<Instant> sent_at;
 };
 
 }  // namespace escala::core

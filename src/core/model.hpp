@@ -80,6 +80,22 @@ struct SlaState {
   std::optional<Instant> next_timer_at;
 };
 
+// A file that came with a message, stored once by content hash.
+struct AttachmentRef {
+  std::string name;
+  std::string content_type;
+  int64_t size = 0;
+  std::string sha256;
+};
+
+// Who the case answers to by email and how (the email channel fills it; other channels
+// may leave it empty).
+struct Requester {
+  std::string name;
+  std::string email;     // where replies go (the Reply-To of the customer's mail if any)
+  std::string language;  // "es" | "en": customer-facing text (D5)
+};
+
 struct Case {
   int64_t id = 0;  // the numeric part of the case number
   CaseType type = CaseType::kRequest;
@@ -107,6 +123,13 @@ struct Case {
   int resolved_level = 0;
   SlaState sla;
   int64_t version = 0;  // number of events; each change appends at least one
+  // Email channel.
+  std::string mailbox;  // the support address the case was opened through, if any
+  Requester requester;
+  std::vector<AttachmentRef> attachments;
+  // Message-IDs for the References header of the next message about the case: the first
+  // one of the thread and the latest few (bounded).
+  std::vector<std::string> mail_refs;
 };
 
 // One entry of the append-only history (D7). `internal` events are hidden from customers.
@@ -158,6 +181,8 @@ struct Contact {
   std::string phone;
   std::string language = "es";
   Instant created_at{};
+  // Set when mail to `email` bounced permanently (cleared by an edit of the address).
+  std::string email_failure;
 };
 
 struct User {

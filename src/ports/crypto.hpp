@@ -17,6 +17,8 @@ class Crypto {
   virtual std::string random_token(int bytes) = 0;
   // Hex SHA-256, for storing tokens without storing the tokens themselves.
   virtual std::string sha256_hex(const std::string& data) = 0;
+  // Hex HMAC-SHA-256 of `data` under `key`: signed links (e.g. "confirm the resolution").
+  virtual std::string hmac_sha256_hex(const std::string& key, const std::string& data) = 0;
 };
 
 }  // namespace escala::ports

@@ -36,6 +36,16 @@ class DirectoryStore {
   virtual Result<core::Contact> create_contact(const core::Contact& contact) = 0;
   virtual Result<std::optional<core::Contact>> get_contact(int64_t id) = 0;
   virtual Result<std::vector<core::Contact>> list_contacts(const std::string& account) = 0;
+  // Contacts with this email address (compared case-insensitively), oldest first.
+  virtual Result<std::vector<core::Contact>> find_contacts_by_email(const std::string& email) = 0;
+  // The account of the oldest contact whose address is at `domain` (lower case), if any:
+  // how an unknown sender from a customer's company is attached to its account.
+  virtual Result<std::optional<std::string>> account_for_email_domain(
+      const std::string& domain) = 0;
+  // Records (non-empty) or clears (empty) a permanent delivery failure of the contacts with
+  // this address. Answers how many contacts changed.
+  virtual Result<int64_t> set_email_failure(const std::string& email,
+                                            const std::string& failure) = 0;
 
   virtual Result<core::User> create_user(const core::User& user) = 0;
   virtual Result<std::optional<core::User>> get_user(int64_t id) = 0;

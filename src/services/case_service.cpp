@@ -54,7 +54,7 @@ Result<std::vector<core::StaffMember>> CaseService::staff() {
     if (!page.ok()) return page.error();
     for (const auto& u : *page) {
       if (u.role != core::Role::kCustomer && u.active)
-        out.push_back(core::StaffMember{u.id, u.role, u.level, u.quiet});
+        out.push_back(core::StaffMember{u.id, u.role, u.level, u.quiet, u.email, u.name, u.language});
       after = u.id;
     }
     if (page->size() < 1000) break;
@@ -175,8 +175,11 @@ Result<core::Case> CaseService::open(const core::Actor& actor, core::OpenCaseInp
   auto ctx = context_for(input.account);
   if (!ctx.ok()) return ctx.error();
   Instant now = clock_.now();
-  auto created =
-      cases_.create([&](int64_t id) { return core::open_case(id, input, actor, now, *ctx); });
+  auto created = cases_.create([&](int64_t id) -> Result<core::Change> {
+    auto change = core::open_case(id, input, actor, now, *ctx);
+    if (change.ok() && decorator_) decorator_(core::Case{}, *change, *ctx, now);
+    return change;
+  });
   if (created.ok() && timer_listener_ && created->sla.next_timer_at)
     timer_listener_(*created->sla.next_timer_at);
   return created;
@@ -229,7 +232,9 @@ Result<core::Case> CaseService::mutate(
   if (!ctx.ok()) return ctx.error();
   auto updated = cases_.update(*id, [&](const core::Case& c) -> Result<core::Change> {
     if (!core::can_view(actor, c)) return not_found(number);
-    return change(c, *ctx);
+    auto ch = change(c, *ctx);
+    if (ch.ok() && decorator_ && !ch->events.empty()) decorator_(c, *ch, *ctx, clock_.now());
+    return ch;
   });
   if (updated.ok() && timer_listener_ && updated->sla.next_timer_at)
     timer_listener_(*updated->sla.next_timer_at);
@@ -246,6 +251,7 @@ Result<bool> CaseService::fire_sla_timers(int64_t id, Instant now) {
   auto r = cases_.update(id, [&](const core::Case& c) -> Result<core::Change> {
     auto change = core::fire_sla_timers(c, now, *ctx);
     if (change.ok()) fired = !change->events.empty();
+    if (fired && decorator_) decorator_(c, *change, *ctx, now);
     return change;
   });
   if (!r.ok()) return r.error();

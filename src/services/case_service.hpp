@@ -63,6 +63,21 @@ class CaseService {
     timer_listener_ = std::move(listener);
   }
 
+  // Called inside every case change, before it is stored, so that channels can add what
+  // the change causes (e.g. the email to the customer) to the same transaction. Set once,
+  // before serving. Must be pure and fast (it runs on the store's writer).
+  using ChangeDecorator = std::function<void(const core::Case& before, core::Change& change,
+                                             const core::CaseContext& ctx, Instant now)>;
+  void set_change_decorator(ChangeDecorator decorator) { decorator_ = std::move(decorator); }
+  const ChangeDecorator& change_decorator() const { return decorator_; }
+  // Tells the timer listener about a case's next SLA timer (for changes made elsewhere).
+  void note_timer(const core::Case& c) {
+    if (timer_listener_ && c.sla.next_timer_at) timer_listener_(*c.sla.next_timer_at);
+  }
+  // What the core's rules need to know about an account's surroundings (policy, contract,
+  // staff, time zone).
+  Result<core::CaseContext> context_for(const std::string& account);
+
   // SLA compliance and times for the cases created in [from, before), optionally of one
   // account (supervisors and administrators).
   Result<core::Json> sla_compliance(const core::Actor& actor, std::optional<Instant> from,
@@ -86,7 +101,6 @@ class CaseService {
 
  private:
   Result<int64_t> parse_number(std::string_view number) const;
-  Result<core::CaseContext> context_for(const std::string& account);
   // Runs `change` on the case under the store's write serialization, hiding cases the
   // actor may not see.
   Result<core::Case> mutate(const core::Actor& actor, std::string_view number,
@@ -99,6 +113,7 @@ class CaseService {
   core::CasePolicy policy_;
   std::string prefix_;
   std::function<void(Instant)> timer_listener_;
+  ChangeDecorator decorator_;
 
   // Staff as rules and notifications see them, re-read at most every few seconds.
   Result<std::vector<core::StaffMember>> staff();

@@ -20,6 +20,9 @@ class FakeCrypto final : public ports::Crypto {
   std::string sha256_hex(const std::string& d) override {
     return "h" + std::to_string(std::hash<std::string>{}(d));
   }
+  std::string hmac_sha256_hex(const std::string& k, const std::string& d) override {
+    return "m" + std::to_string(std::hash<std::string>{}(k + '\0' + d));
+  }
 
  private:
   std::atomic<int> counter_{0};

@@ -39,6 +39,7 @@ void MemoryStore::store_change(core::Change&& change) {
     n.id = static_cast<int64_t>(notifications_.size()) + 1;
     notifications_.push_back(std::move(n));
   }
+  store_mail_part(change);
   text_[change.after.id] = searchable_text(change.after, evs);
   cases_[change.after.id] = std::move(change.after);
 }
@@ -47,6 +48,8 @@ Result<core::Case> MemoryStore::create(const ports::CaseBuilder& build) {
   std::lock_guard lock(mu_);
   auto change = build(next_case_);
   if (!change.ok()) return change.error();
+  if (change->inbound && inbound_.count(change->inbound->key))
+    return make_error(ErrorCode::kAlreadyExists, "message already received");
   ++next_case_;
   core::Case out = change->after;
   store_change(std::move(change).value());
@@ -59,7 +62,11 @@ Result<core::Case> MemoryStore::update(int64_t id, const ports::CaseMutator& mut
   if (it == cases_.end()) return make_error(ErrorCode::kNotFound, "no such case");
   auto change = mutate(it->second);
   if (!change.ok()) return change.error();
-  if (change->events.empty() && change->after.sla.next_timer_at == it->second.sla.next_timer_at)
+  if (change->inbound && inbound_.count(change->inbound->key))
+    return make_error(ErrorCode::kAlreadyExists, "message already received");
+  const bool mail = change->inbound || !change->outbox.empty() || !change->thread_ids.empty();
+  if (change->events.empty() && !mail &&
+      change->after.sla.next_timer_at == it->second.sla.next_timer_at)
     return it->second;
   core::Case out = change->after;
   store_change(std::move(change).value());
@@ -323,6 +330,182 @@ Result<std::vector<ports::DirectoryStore::DeskEvent>> MemoryStore::desk_events(i
     out.push_back(*it);
   }
   return out;
+}
+
+}  // namespace escala::fakes
+
+namespace escala::fakes {
+namespace {
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+}  // namespace
+
+void MemoryStore::add_outbox(std::vector<core::OutboxMessage> out, int64_t case_id) {
+  for (auto& m : out) {
+    m.id = static_cast<int64_t>(outbox_.size()) + 1;
+    if (m.case_id == 0) m.case_id = case_id;
+    outbox_[m.id] = std::move(m);
+  }
+}
+
+void MemoryStore::store_mail_part(core::Change& change) {
+  for (auto& b : change.blobs) blobs_.emplace(b.sha256, b.data ? *b.data : std::string());
+  if (change.inbound) {
+    change.inbound->case_id = change.after.id;
+    inbound_[change.inbound->key] = *change.inbound;
+  }
+  for (const auto& t : change.thread_ids) threads_[t] = change.after.id;
+  add_outbox(std::move(change.outbox), change.after.id);
+}
+
+Result<std::vector<core::Contact>> MemoryStore::find_contacts_by_email(const std::string& email) {
+  std::lock_guard lock(mu_);
+  std::vector<core::Contact> out;
+  for (const auto& [id, c] : contacts_)
+    if (lower(c.email) == lower(email)) out.push_back(c);
+  return out;
+}
+
+Result<std::optional<std::string>> MemoryStore::account_for_email_domain(const std::string& domain) {
+  std::lock_guard lock(mu_);
+  const std::string suffix = "@" + lower(domain);
+  for (const auto& [id, c] : contacts_) {
+    std::string e = lower(c.email);
+    if (!domain.empty() && e.size() > suffix.size() &&
+        e.compare(e.size() - suffix.size(), suffix.size(), suffix) == 0)
+      return std::optional<std::string>(c.account);
+  }
+  return std::optional<std::string>();
+}
+
+Result<int64_t> MemoryStore::set_email_failure(const std::string& email, const std::string& failure) {
+  std::lock_guard lock(mu_);
+  int64_t n = 0;
+  for (auto& [id, c] : contacts_)
+    if (lower(c.email) == lower(email) && c.email_failure != failure) {
+      c.email_failure = failure;
+      ++n;
+    }
+  return n;
+}
+
+Result<std::optional<core::InboundRecord>> MemoryStore::find_inbound(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = inbound_.find(key);
+  if (it == inbound_.end()) return std::optional<core::InboundRecord>();
+  return std::optional<core::InboundRecord>(it->second);
+}
+
+Status MemoryStore::record_inbound(const core::InboundRecord& record,
+                                   const std::vector<core::StoredBlob>& blobs,
+                                   const std::vector<core::OutboxMessage>& outbox) {
+  std::lock_guard lock(mu_);
+  if (inbound_.count(record.key))
+    return make_error(ErrorCode::kAlreadyExists, "message already received");
+  for (const auto& b : blobs) blobs_.emplace(b.sha256, b.data ? *b.data : std::string());
+  inbound_[record.key] = record;
+  add_outbox(outbox, record.case_id);
+  return ok_status();
+}
+
+Result<std::optional<int64_t>> MemoryStore::case_for_message_ids(const std::vector<std::string>& ids) {
+  std::lock_guard lock(mu_);
+  for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+    auto t = threads_.find(*it);
+    if (t != threads_.end()) return std::optional<int64_t>(t->second);
+  }
+  return std::optional<int64_t>();
+}
+
+Result<std::optional<std::string>> MemoryStore::get_blob(const std::string& sha256) {
+  std::lock_guard lock(mu_);
+  auto it = blobs_.find(sha256);
+  if (it == blobs_.end()) return std::optional<std::string>();
+  return std::optional<std::string>(it->second);
+}
+
+Result<std::vector<core::OutboxMessage>> MemoryStore::claim_outbox(Instant now, Millis lease, int limit) {
+  std::lock_guard lock(mu_);
+  std::vector<core::OutboxMessage*> due;
+  for (auto& [id, m] : outbox_)
+    if ((m.status == "pending" || m.status == "sending") && m.next_attempt_at <= now) due.push_back(&m);
+  std::stable_sort(due.begin(), due.end(), [](auto* a, auto* b) { return a->next_attempt_at < b->next_attempt_at; });
+  std::vector<core::OutboxMessage> out;
+  for (auto* m : due) {
+    if (static_cast<int>(out.size()) >= limit) break;
+    m->status = "sending";
+    ++m->attempts;
+    m->next_attempt_at = now + lease;
+    out.push_back(*m);
+  }
+  return out;
+}
+
+Status MemoryStore::outbox_sent(int64_t id, Instant at) {
+  std::lock_guard lock(mu_);
+  auto it = outbox_.find(id);
+  if (it == outbox_.end()) return make_error(ErrorCode::kNotFound, "no such message");
+  it->second.status = "sent";
+  it->second.sent_at = at;
+  it->second.last_error.clear();
+  return ok_status();
+}
+
+Status MemoryStore::outbox_retry(int64_t id, Instant next_at, const std::string& error) {
+  std::lock_guard lock(mu_);
+  auto it = outbox_.find(id);
+  if (it == outbox_.end()) return make_error(ErrorCode::kNotFound, "no such message");
+  if (it->second.status == "sent") return ok_status();
+  it->second.status = "pending";
+  it->second.next_attempt_at = next_at;
+  it->second.last_error = error;
+  return ok_status();
+}
+
+Status MemoryStore::outbox_failed(int64_t id, const std::string& error) {
+  std::lock_guard lock(mu_);
+  auto it = outbox_.find(id);
+  if (it == outbox_.end()) return make_error(ErrorCode::kNotFound, "no such message");
+  if (it->second.status == "sent") return ok_status();
+  it->second.status = "failed";
+  it->second.last_error = error;
+  return ok_status();
+}
+
+Result<std::optional<Instant>> MemoryStore::next_outbox_due() {
+  std::lock_guard lock(mu_);
+  std::optional<Instant> best;
+  for (const auto& [id, m] : outbox_)
+    if ((m.status == "pending" || m.status == "sending") && (!best || m.next_attempt_at < *best))
+      best = m.next_attempt_at;
+  return best;
+}
+
+Result<std::vector<core::OutboxMessage>> MemoryStore::outbox_for_case(int64_t case_id) {
+  std::lock_guard lock(mu_);
+  std::vector<core::OutboxMessage> out;
+  for (const auto& [id, m] : outbox_)
+    if (m.case_id == case_id) out.push_back(m);
+  return out;
+}
+
+Result<int64_t> MemoryStore::count_automatic_to(const std::string& address, Instant since) {
+  std::lock_guard lock(mu_);
+  int64_t n = 0;
+  for (const auto& [id, m] : outbox_)
+    if (m.automatic && !m.recipients.empty() && lower(m.recipients.front()) == lower(address) &&
+        m.created_at >= since)
+      ++n;
+  return n;
+}
+
+Result<std::vector<std::pair<std::string, int64_t>>> MemoryStore::outbox_counts() {
+  std::lock_guard lock(mu_);
+  std::map<std::string, int64_t> counts;
+  for (const auto& [id, m] : outbox_) ++counts[m.status];
+  return std::vector<std::pair<std::string, int64_t>>(counts.begin(), counts.end());
 }
 
 }  // namespace escala::fakes

@@ -7,10 +7,13 @@
 
 #include "ports/case_store.hpp"
 #include "ports/directory_store.hpp"
+#include "ports/mail_store.hpp"
 
 namespace escala::fakes {
 
-class MemoryStore final : public ports::CaseStore, public ports::DirectoryStore {
+class MemoryStore final : public ports::CaseStore,
+                          public ports::DirectoryStore,
+                          public ports::MailStore {
  public:
   Result<core::Case> create(const ports::CaseBuilder& build) override;
   Result<core::Case> update(int64_t id, const ports::CaseMutator& mutate) override;
@@ -31,6 +34,9 @@ class MemoryStore final : public ports::CaseStore, public ports::DirectoryStore 
   Result<core::Contact> create_contact(const core::Contact& contact) override;
   Result<std::optional<core::Contact>> get_contact(int64_t id) override;
   Result<std::vector<core::Contact>> list_contacts(const std::string& account) override;
+  Result<std::vector<core::Contact>> find_contacts_by_email(const std::string& email) override;
+  Result<std::optional<std::string>> account_for_email_domain(const std::string& domain) override;
+  Result<int64_t> set_email_failure(const std::string& email, const std::string& failure) override;
   Result<core::User> create_user(const core::User& user) override;
   Result<std::optional<core::User>> get_user(int64_t id) override;
   Result<std::optional<core::User>> find_user_by_email(const std::string& email) override;
@@ -48,6 +54,23 @@ class MemoryStore final : public ports::CaseStore, public ports::DirectoryStore 
   Result<std::vector<DeskEvent>> desk_events(int64_t before_id, int limit) override;
   Result<int64_t> update_open_cases(const ports::CaseMutator& mutate) override;
 
+  Result<std::optional<core::InboundRecord>> find_inbound(const std::string& key) override;
+  Status record_inbound(const core::InboundRecord& record,
+                        const std::vector<core::StoredBlob>& blobs,
+                        const std::vector<core::OutboxMessage>& outbox) override;
+  Result<std::optional<int64_t>> case_for_message_ids(
+      const std::vector<std::string>& message_ids) override;
+  Result<std::optional<std::string>> get_blob(const std::string& sha256) override;
+  Result<std::vector<core::OutboxMessage>> claim_outbox(Instant now, Millis lease,
+                                                        int limit) override;
+  Status outbox_sent(int64_t id, Instant at) override;
+  Status outbox_retry(int64_t id, Instant next_at, const std::string& error) override;
+  Status outbox_failed(int64_t id, const std::string& error) override;
+  Result<std::optional<Instant>> next_outbox_due() override;
+  Result<std::vector<core::OutboxMessage>> outbox_for_case(int64_t case_id) override;
+  Result<int64_t> count_automatic_to(const std::string& address, Instant since) override;
+  Result<std::vector<std::pair<std::string, int64_t>>> outbox_counts() override;
+
  private:
   void store_change(core::Change&& change);
 
@@ -64,6 +87,12 @@ class MemoryStore final : public ports::CaseStore, public ports::DirectoryStore 
   std::map<int64_t, core::User> users_;
   std::map<std::string, ports::Session> sessions_;
   std::map<std::string, core::Json> settings_;
+  std::map<std::string, core::InboundRecord> inbound_;
+  std::map<std::string, std::string> blobs_;
+  std::map<std::string, int64_t> threads_;
+  std::map<int64_t, core::OutboxMessage> outbox_;
+  void store_mail_part(core::Change& change);
+  void add_outbox(std::vector<core::OutboxMessage> out, int64_t case_id);
 };
 
 }  // namespace escala::fakes

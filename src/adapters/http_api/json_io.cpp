@@ -163,8 +163,21 @@ Json case_json(const core::Case& c, const std::string& prefix, bool staff,
       {"completed_at", opt_time(c.completed_at)},
       {"closed_at", opt_time(c.closed_at)},
       {"attachments", Json::array()},
+      {"mailbox", c.mailbox.empty() ? Json(nullptr) : Json(c.mailbox)},
+      {"requester", c.requester.email.empty() && c.requester.name.empty()
+                        ? Json(nullptr)
+                        : Json{{"name", c.requester.name},
+                               {"email", c.requester.email},
+                               {"language", c.requester.language}}},
       {"version", c.version},
   };
+  for (const auto& a : c.attachments)
+    j["attachments"].push_back({{"name", a.name},
+                                {"size", a.size},
+                                {"content_type", a.content_type},
+                                {"sha256", a.sha256},
+                                {"url", "/api/v1/cases/" + core::format_case_number(prefix, c.id) +
+                                            "/attachments/" + a.sha256}});
   if (staff) {
     j["assignee"] = c.assignee_id ? Json(*c.assignee_id) : Json(nullptr);
     j["severity_reason"] = c.severity_reason.empty() ? Json(nullptr) : Json(c.severity_reason);

@@ -50,4 +50,14 @@ std::string SodiumCrypto::sha256_hex(const std::string& data) {
   return to_hex(digest, sizeof digest);
 }
 
+std::string SodiumCrypto::hmac_sha256_hex(const std::string& key, const std::string& data) {
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(key.data()), key.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(data.data()),
+                                data.size());
+  crypto_auth_hmacsha256_final(&st, mac);
+  return to_hex(mac, sizeof mac);
+}
+
 }  // namespace escala::adapters

@@ -17,6 +17,7 @@ class SodiumCrypto final : public ports::Crypto {
   bool verify_password(const std::string& hash, const std::string& password) override;
   std::string random_token(int bytes) override;
   std::string sha256_hex(const std::string& data) override;
+  std::string hmac_sha256_hex(const std::string& key, const std::string& data) override;
 
  private:
   SodiumCrypto() = default;

@@ -81,6 +81,20 @@ std::string case_to_doc(const core::Case& c) {
         {"next_timer_at", opt_ms(c.sla.next_timer_at)}}},
       {"version", c.version},
   };
+  // The email channel's part, only when there is one (keeps other cases' rows small).
+  if (!c.mailbox.empty()) j["mailbox"] = c.mailbox;
+  if (!c.requester.email.empty() || !c.requester.name.empty())
+    j["requester"] = {{"name", c.requester.name},
+                      {"email", c.requester.email},
+                      {"language", c.requester.language}};
+  if (!c.attachments.empty()) {
+    Json a = Json::array();
+    for (const auto& x : c.attachments)
+      a.push_back({{"name", x.name}, {"type", x.content_type}, {"size", x.size},
+                   {"sha256", x.sha256}});
+    j["attachments"] = std::move(a);
+  }
+  if (!c.mail_refs.empty()) j["mail_refs"] = c.mail_refs;
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
@@ -123,6 +137,19 @@ Result<core::Case> case_from_doc(const std::string& doc) {
     if (sla.contains("unassigned_alerts"))
       c.sla.unassigned_alerts = sla["unassigned_alerts"].get<std::vector<std::string>>();
     c.version = j.at("version").get<int64_t>();
+    c.mailbox = j.value("mailbox", "");
+    if (auto r = j.find("requester"); r != j.end() && r->is_object()) {
+      c.requester.name = r->value("name", "");
+      c.requester.email = r->value("email", "");
+      c.requester.language = r->value("language", "");
+    }
+    if (auto a = j.find("attachments"); a != j.end() && a->is_array())
+      for (const auto& x : *a)
+        c.attachments.push_back(core::AttachmentRef{x.value("name", ""), x.value("type", ""),
+                                                    x.value("size", 0LL),
+                                                    x.value("sha256", "")});
+    if (auto m = j.find("mail_refs"); m != j.end() && m->is_array())
+      c.mail_refs = m->get<std::vector<std::string>>();
     return c;
   } catch (const std::exception& e) {
     return make_error(ErrorCode::kInternal, std::string("stored case is unreadable: ") + e.what());
@@ -180,6 +207,53 @@ std::string case_search_text(const core::Case& c) {
 std::string event_search_text(const core::Event& e) {
   if (e.internal || (e.type != "reply" && e.type != "customer_message")) return "";
   return e.data.value("body", "");
+}
+
+namespace {
+Json address_json(const core::MailAddress& a) { return Json{{"name", a.name}, {"address", a.address}}; }
+core::MailAddress address_of(const Json& j) {
+  return core::MailAddress{j.value("name", ""), j.value("address", "")};
+}
+}  // namespace
+
+std::string outbound_to_doc(const core::OutboundMail& m) {
+  Json to = Json::array();
+  for (const auto& a : m.to) to.push_back(address_json(a));
+  Json headers = Json::array();
+  for (const auto& [k, v] : m.headers) headers.push_back(Json::array({k, v}));
+  Json j = {{"from", address_json(m.from)},
+            {"to", to},
+            {"reply_to", m.reply_to ? address_json(*m.reply_to) : Json(nullptr)},
+            {"subject", m.subject},
+            {"text", m.text},
+            {"html", m.html},
+            {"message_id", m.message_id},
+            {"in_reply_to", m.in_reply_to},
+            {"references", m.references},
+            {"date", opt_ms(m.date)},
+            {"auto_submitted", m.auto_submitted},
+            {"headers", headers}};
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+core::OutboundMail outbound_from_doc(const std::string& doc) {
+  core::OutboundMail m;
+  Json j = Json::parse(doc, nullptr, false);
+  if (!j.is_object()) return m;
+  if (j.contains("from")) m.from = address_of(j["from"]);
+  for (const auto& a : j.value("to", Json::array())) m.to.push_back(address_of(a));
+  if (j.contains("reply_to") && j["reply_to"].is_object()) m.reply_to = address_of(j["reply_to"]);
+  m.subject = j.value("subject", "");
+  m.text = j.value("text", "");
+  m.html = j.value("html", "");
+  m.message_id = j.value("message_id", "");
+  m.in_reply_to = j.value("in_reply_to", std::vector<std::string>{});
+  m.references = j.value("references", std::vector<std::string>{});
+  m.date = get_opt_ms(j, "date");
+  m.auto_submitted = j.value("auto_submitted", "");
+  for (const auto& h : j.value("headers", Json::array()))
+    if (h.is_array() && h.size() == 2) m.headers.emplace_back(h[0].get<std::string>(), h[1].get<std::string>());
+  return m;
 }
 
 std::string fts_query(const std::string& text) {

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "core/mail.hpp"
 #include "core/model.hpp"
 #include "core/result.hpp"
 
@@ -19,6 +20,10 @@ std::optional<core::Contract> contract_from_doc(const std::string& doc);
 std::string case_search_text(const core::Case& c);
 // Text of an event that belongs in the index (public messages), else empty.
 std::string event_search_text(const core::Event& e);
+
+// An outgoing message as the outbox keeps it (JSON).
+std::string outbound_to_doc(const core::OutboundMail& m);
+core::OutboundMail outbound_from_doc(const std::string& doc);
 
 // Turns user input into an FTS query of quoted terms, all required; empty when no terms.
 std::string fts_query(const std::string& text);

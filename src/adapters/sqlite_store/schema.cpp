@@ -89,6 +89,36 @@ const std::vector<Migration>& migrations() {
            "CREATE TRIGGER desk_events_no_delete BEFORE DELETE ON desk_events"
            " BEGIN SELECT RAISE(ABORT, 'desk events are append-only'); END",
        }},
+      {6,
+       "email channel: received-message ledger, stored bytes, threads, outbox",
+       {
+           // Raw messages and attachments, once per content.
+           "CREATE TABLE blobs(sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+           " data BLOB NOT NULL)",
+           // One row per received message: the key (Message-ID, else a hash of the bytes)
+           // makes ingestion idempotent across retries, restarts and nodes.
+           "CREATE TABLE inbound_mail(key TEXT PRIMARY KEY, mailbox TEXT NOT NULL,"
+           " from_addr TEXT NOT NULL, subject TEXT NOT NULL, message_id TEXT NOT NULL,"
+           " raw_sha256 TEXT NOT NULL, raw_size INTEGER NOT NULL, kind TEXT NOT NULL,"
+           " disposition TEXT NOT NULL, case_id INTEGER NOT NULL,"
+           " received_at INTEGER NOT NULL)",
+           "CREATE INDEX inbound_mail_case ON inbound_mail(case_id) WHERE case_id <> 0",
+           // Message-IDs (received and sent) that thread into a case.
+           "CREATE TABLE mail_threads(message_id TEXT PRIMARY KEY, case_id INTEGER NOT NULL)"
+           " WITHOUT ROWID",
+           "CREATE TABLE outbox(id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL,"
+           " kind TEXT NOT NULL, envelope_from TEXT NOT NULL, recipients TEXT NOT NULL,"
+           " first_recipient TEXT NOT NULL, mail TEXT NOT NULL, automatic INTEGER NOT NULL,"
+           " status TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,"
+           " last_error TEXT NOT NULL, created_at INTEGER NOT NULL, sent_at INTEGER)",
+           "CREATE INDEX outbox_due ON outbox(next_attempt_at)"
+           " WHERE status IN ('pending', 'sending')",
+           "CREATE INDEX outbox_case ON outbox(case_id, id)",
+           "CREATE INDEX outbox_automatic ON outbox(first_recipient, created_at)"
+           " WHERE automatic = 1",
+           "ALTER TABLE contacts ADD COLUMN email_failure TEXT NOT NULL DEFAULT ''",
+           "CREATE INDEX contacts_email_lower ON contacts(lower(email))",
+       }},
   };
   return kMigrations;
 }

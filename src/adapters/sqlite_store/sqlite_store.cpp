@@ -291,6 +291,90 @@ class SqliteStore::Impl {
     }
   }
 
+  // ---- the email channel's part of a change ------------------------------------------------
+
+  static sqlite_api::sqlite3* handle(Session& sql) {
+    return static_cast<soci::sqlite3_session_backend*>(sql.get_backend())->conn_;
+  }
+
+  // Bytes go through the C API: bound as BLOBs without a copy, whatever they contain.
+  static void put_blob(Session& sql, const core::StoredBlob& b) {
+    sqlite_api::sqlite3_stmt* st = nullptr;
+    auto* db = handle(sql);
+    if (sqlite_api::sqlite3_prepare_v2(
+            db, "INSERT OR IGNORE INTO blobs(sha256, size, data) VALUES(?, ?, ?)", -1, &st,
+            nullptr) != SQLITE_OK)
+      throw std::runtime_error(sqlite_api::sqlite3_errmsg(db));
+    sqlite_api::sqlite3_bind_text(st, 1, b.sha256.data(), static_cast<int>(b.sha256.size()),
+                                  SQLITE_STATIC);
+    static const std::string kEmpty;
+    const std::string& data = b.data ? *b.data : kEmpty;
+    sqlite_api::sqlite3_bind_int64(st, 2, static_cast<long long>(data.size()));
+    sqlite_api::sqlite3_bind_blob64(st, 3, data.data(), data.size(), SQLITE_STATIC);
+    int rc = sqlite_api::sqlite3_step(st);
+    sqlite_api::sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) throw std::runtime_error(sqlite_api::sqlite3_errmsg(db));
+  }
+
+  // Fails (before anything is written) when the received message is already stored.
+  static Status check_inbound(Session& sql, const std::optional<core::InboundRecord>& in) {
+    if (!in) return ok_status();
+    std::string key = in->key;
+    int n = 0;
+    sql << "SELECT count(*) FROM inbound_mail WHERE key = :k", soci::use(key), soci::into(n);
+    if (n > 0) return make_error(ErrorCode::kAlreadyExists, "message already received");
+    return ok_status();
+  }
+
+  static void write_inbound(Session& sql, const core::InboundRecord& r, int64_t case_id) {
+    std::string key = r.key, mailbox = r.mailbox, from = r.from, subject = r.subject,
+                mid = r.message_id, sha = r.raw_sha256, kind = r.kind, disp = r.disposition;
+    long long size = r.raw_size, cid = case_id, at = to_unix_millis(r.received_at);
+    sql << "INSERT INTO inbound_mail(key, mailbox, from_addr, subject, message_id, raw_sha256,"
+           " raw_size, kind, disposition, case_id, received_at)"
+           " VALUES(:k, :m, :f, :s, :mi, :h, :z, :kd, :d, :c, :a)",
+        soci::use(key), soci::use(mailbox), soci::use(from), soci::use(subject), soci::use(mid),
+        soci::use(sha), soci::use(size), soci::use(kind), soci::use(disp), soci::use(cid),
+        soci::use(at);
+  }
+
+  static void write_outbox(Session& sql, const std::vector<core::OutboxMessage>& out,
+                           int64_t case_id) {
+    for (const auto& m : out) {
+      long long cid = m.case_id ? m.case_id : case_id, automatic = m.automatic ? 1 : 0,
+                attempts = m.attempts, next_at = to_unix_millis(m.next_attempt_at),
+                created = to_unix_millis(m.created_at);
+      std::string kind = m.kind, from = m.envelope_from, status = m.status, err = m.last_error;
+      std::string rcpts = Json(m.recipients).dump();
+      std::string first = m.recipients.empty() ? "" : lower(m.recipients.front());
+      std::string doc = sql::outbound_to_doc(m.mail);
+      sql << "INSERT INTO outbox(case_id, kind, envelope_from, recipients, first_recipient,"
+             " mail, automatic, status, attempts, next_attempt_at, last_error, created_at)"
+             " VALUES(:c, :k, :f, :r, :fr, :m, :a, :s, :n, :na, :e, :ca)",
+          soci::use(cid), soci::use(kind), soci::use(from), soci::use(rcpts), soci::use(first),
+          soci::use(doc), soci::use(automatic), soci::use(status), soci::use(attempts),
+          soci::use(next_at), soci::use(err), soci::use(created);
+    }
+  }
+
+  static std::string lower(std::string s) {
+    for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return s;
+  }
+
+  static void write_mail_part(Session& sql, const core::Change& ch) {
+    const long long case_id = ch.after.id;
+    for (const auto& b : ch.blobs) put_blob(sql, b);
+    if (ch.inbound) write_inbound(sql, *ch.inbound, case_id);
+    for (const auto& id : ch.thread_ids) {
+      std::string mid = id;
+      long long cid = case_id;
+      sql << "INSERT OR REPLACE INTO mail_threads(message_id, case_id) VALUES(:m, :c)",
+          soci::use(mid), soci::use(cid);
+    }
+    write_outbox(sql, ch.outbox, case_id);
+  }
+
   static std::string messages_text(const std::vector<core::Event>& events) {
     std::string out;
     for (const auto& e : events) {
@@ -323,6 +407,7 @@ class SqliteStore::Impl {
     write_events(sql, ch.events);
     write_billable(sql, ch.billable);
     write_notifications(sql, ch.notifications);
+    write_mail_part(sql, ch);
     // The case counter is written once per batch, in run_batch.
   }
 
@@ -352,6 +437,7 @@ class SqliteStore::Impl {
     write_events(sql, ch.events);
     write_billable(sql, ch.billable);
     write_notifications(sql, ch.notifications);
+    write_mail_part(sql, ch);
   }
 
   static Result<std::optional<core::Case>> read_case(Session& sql, long long id) {
@@ -399,6 +485,7 @@ Result<core::Case> SqliteStore::create(const ports::CaseBuilder& build) {
   auto st = impl_->write([&](Session& sql) -> Status {
     auto change = build(impl_->next_case_id);
     if (!change.ok()) return change.error();
+    ESCALA_TRY(Impl::check_inbound(sql, change->inbound));
     Impl::insert_case(sql, *change);
     ++impl_->next_case_id;
     out = std::move(change->after);
@@ -416,8 +503,10 @@ Result<core::Case> SqliteStore::update(int64_t id, const ports::CaseMutator& mut
     if (!current.value()) return make_error(ErrorCode::kNotFound, "no such case");
     auto change = mutate(**current);
     if (!change.ok()) return change.error();
+    ESCALA_TRY(Impl::check_inbound(sql, change->inbound));
     const bool timer_moved = change->after.sla.next_timer_at != (*current)->sla.next_timer_at;
-    if (change->events.empty() && !timer_moved) {
+    const bool mail = change->inbound || !change->outbox.empty() || !change->thread_ids.empty();
+    if (change->events.empty() && !timer_moved && !mail) {
       out = std::move(**current);
       return ok_status();
     }
@@ -1096,6 +1185,309 @@ Result<std::vector<ports::DirectoryStore::DeskEvent>> SqliteStore::desk_events(i
     while (st.fetch())
       out.push_back(DeskEvent{id, from_unix_millis(at), actor, name, type,
                               core::Json::parse(data, nullptr, false)});
+    return out;
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+}  // namespace escala::adapters
+
+// ---- contacts by address --------------------------------------------------------------------
+
+namespace escala::adapters {
+
+Result<std::vector<core::Contact>> SqliteStore::find_contacts_by_email(const std::string& email_in) {
+  try {
+    auto lease = impl_->lease();
+    long long id = 0, created = 0;
+    std::string key = Impl::lower(email_in), account, name, email, phone, lang, failure;
+    soci::statement st = ((*lease).prepare
+                              << "SELECT id, account, name, email, phone, language, created_at,"
+                                 " email_failure FROM contacts WHERE lower(email) = :e ORDER BY id",
+                          soci::use(key), soci::into(id), soci::into(account), soci::into(name),
+                          soci::into(email), soci::into(phone), soci::into(lang),
+                          soci::into(created), soci::into(failure));
+    st.execute(false);
+    std::vector<core::Contact> out;
+    while (st.fetch()) {
+      out.push_back(contact_of(id, account, name, email, phone, lang, created));
+      out.back().email_failure = failure;
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<std::optional<std::string>> SqliteStore::account_for_email_domain(const std::string& domain) {
+  if (domain.empty()) return std::optional<std::string>();
+  try {
+    auto lease = impl_->lease();
+    std::string pattern = "%@" + Impl::lower(domain), account;
+    *lease << "SELECT account FROM contacts WHERE lower(email) LIKE :p ORDER BY id LIMIT 1",
+        soci::use(pattern), soci::into(account);
+    if (!(*lease).got_data()) return std::optional<std::string>();
+    return std::optional<std::string>(account);
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<int64_t> SqliteStore::set_email_failure(const std::string& email, const std::string& failure) {
+  int64_t changed = 0;
+  auto st = impl_->write([&](Session& s) -> Status {
+    std::string key = Impl::lower(email), f = failure;
+    soci::statement q = (s.prepare << "UPDATE contacts SET email_failure = :f"
+                                      " WHERE lower(email) = :e AND email_failure <> :f2",
+                         soci::use(f), soci::use(key), soci::use(f));
+    q.execute(true);
+    changed = q.get_affected_rows();
+    return ok_status();
+  });
+  if (!st.ok()) return st.error();
+  return changed;
+}
+
+// ---- MailStore ----------------------------------------------------------------------------
+
+namespace {
+
+// SOCI types SQLite's INTEGER columns by their declared type and value; read any of them.
+long long int_at(soci::row& r, std::size_t i) {
+  if (r.get_indicator(i) == soci::i_null) return 0;
+  switch (r.get_properties(i).get_data_type()) {
+    case soci::dt_integer: return r.get<int>(i);
+    case soci::dt_long_long: return r.get<long long>(i);
+    case soci::dt_unsigned_long_long: return static_cast<long long>(r.get<unsigned long long>(i));
+    case soci::dt_double: return static_cast<long long>(r.get<double>(i));
+    default: return std::stoll(r.get<std::string>(i));
+  }
+}
+
+core::InboundRecord inbound_of(soci::row& r) {
+  core::InboundRecord x;
+  x.key = r.get<std::string>(0);
+  x.mailbox = r.get<std::string>(1);
+  x.from = r.get<std::string>(2);
+  x.subject = r.get<std::string>(3);
+  x.message_id = r.get<std::string>(4);
+  x.raw_sha256 = r.get<std::string>(5);
+  x.raw_size = int_at(r, 6);
+  x.kind = r.get<std::string>(7);
+  x.disposition = r.get<std::string>(8);
+  x.case_id = int_at(r, 9);
+  x.received_at = from_unix_millis(int_at(r, 10));
+  return x;
+}
+
+constexpr const char* kOutboxColumns =
+    "id, case_id, kind, envelope_from, recipients, mail, automatic, status, attempts,"
+    " next_attempt_at, last_error, created_at, sent_at";
+
+core::OutboxMessage outbox_of(soci::row& r) {
+  core::OutboxMessage m;
+  m.id = int_at(r, 0);
+  m.case_id = int_at(r, 1);
+  m.kind = r.get<std::string>(2);
+  m.envelope_from = r.get<std::string>(3);
+  Json rc = Json::parse(r.get<std::string>(4), nullptr, false);
+  if (rc.is_array())
+    for (const auto& x : rc)
+      if (x.is_string()) m.recipients.push_back(x.get<std::string>());
+  m.mail = sql::outbound_from_doc(r.get<std::string>(5));
+  m.automatic = int_at(r, 6) != 0;
+  m.status = r.get<std::string>(7);
+  m.attempts = static_cast<int>(int_at(r, 8));
+  m.next_attempt_at = from_unix_millis(int_at(r, 9));
+  m.last_error = r.get<std::string>(10);
+  m.created_at = from_unix_millis(int_at(r, 11));
+  if (r.get_indicator(12) != soci::i_null) m.sent_at = from_unix_millis(int_at(r, 12));
+  return m;
+}
+
+}  // namespace
+
+Result<std::optional<core::InboundRecord>> SqliteStore::find_inbound(const std::string& key_in) {
+  try {
+    auto lease = impl_->lease();
+    std::string key = key_in;
+    soci::rowset<soci::row> rs = ((*lease).prepare
+                                  << "SELECT key, mailbox, from_addr, subject, message_id,"
+                                     " raw_sha256, raw_size, kind, disposition, case_id,"
+                                     " received_at FROM inbound_mail WHERE key = :k",
+                                  soci::use(key));
+    for (auto& r : rs) return std::optional<core::InboundRecord>(inbound_of(r));
+    return std::optional<core::InboundRecord>();
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Status SqliteStore::record_inbound(const core::InboundRecord& record,
+                                   const std::vector<core::StoredBlob>& blobs,
+                                   const std::vector<core::OutboxMessage>& outbox) {
+  return impl_->write([&](Session& s) -> Status {
+    ESCALA_TRY(Impl::check_inbound(s, record));
+    for (const auto& b : blobs) Impl::put_blob(s, b);
+    Impl::write_inbound(s, record, record.case_id);
+    Impl::write_outbox(s, outbox, record.case_id);
+    return ok_status();
+  });
+}
+
+Result<std::optional<int64_t>> SqliteStore::case_for_message_ids(
+    const std::vector<std::string>& ids) {
+  if (ids.empty()) return std::optional<int64_t>();
+  try {
+    auto lease = impl_->lease();
+    // The most recent id first: a reply's In-Reply-To names the latest message.
+    for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+      std::string mid = *it;
+      long long cid = 0;
+      *lease << "SELECT case_id FROM mail_threads WHERE message_id = :m", soci::use(mid),
+          soci::into(cid);
+      if ((*lease).got_data()) return std::optional<int64_t>(cid);
+    }
+    return std::optional<int64_t>();
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<std::optional<std::string>> SqliteStore::get_blob(const std::string& sha256) {
+  try {
+    auto lease = impl_->lease();
+    auto* db = Impl::handle(*lease);
+    sqlite_api::sqlite3_stmt* st = nullptr;
+    if (sqlite_api::sqlite3_prepare_v2(db, "SELECT data FROM blobs WHERE sha256 = ?", -1, &st,
+                                       nullptr) != SQLITE_OK)
+      return make_error(ErrorCode::kUnavailable, sqlite_api::sqlite3_errmsg(db));
+    sqlite_api::sqlite3_bind_text(st, 1, sha256.data(), static_cast<int>(sha256.size()),
+                                  SQLITE_STATIC);
+    std::optional<std::string> out;
+    int rc = sqlite_api::sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+      const void* p = sqlite_api::sqlite3_column_blob(st, 0);
+      int n = sqlite_api::sqlite3_column_bytes(st, 0);
+      out.emplace(static_cast<const char*>(p), static_cast<size_t>(n));
+    }
+    sqlite_api::sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+      return make_error(ErrorCode::kUnavailable, "database: reading a blob failed");
+    return out;
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<std::vector<core::OutboxMessage>> SqliteStore::claim_outbox(Instant now, Millis lease,
+                                                                   int limit) {
+  std::vector<core::OutboxMessage> out;
+  auto st = impl_->write([&](Session& s) -> Status {
+    long long at = to_unix_millis(now), until = to_unix_millis(now + lease), n = limit;
+    soci::rowset<soci::row> rs =
+        (s.prepare << "SELECT " << kOutboxColumns
+                   << " FROM outbox WHERE status IN ('pending', 'sending')"
+                      " AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT :n",
+         soci::use(at), soci::use(n));
+    for (auto& r : rs) out.push_back(outbox_of(r));
+    for (auto& m : out) {
+      long long id = m.id;
+      s << "UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
+           " next_attempt_at = :u WHERE id = :i",
+          soci::use(until), soci::use(id);
+      m.status = "sending";
+      ++m.attempts;
+      m.next_attempt_at = now + lease;
+    }
+    return ok_status();
+  });
+  if (!st.ok()) return st.error();
+  return out;
+}
+
+Status SqliteStore::outbox_sent(int64_t id_in, Instant at_in) {
+  return impl_->write([&](Session& s) -> Status {
+    long long id = id_in, at = to_unix_millis(at_in);
+    s << "UPDATE outbox SET status = 'sent', sent_at = :a, last_error = '' WHERE id = :i",
+        soci::use(at), soci::use(id);
+    return ok_status();
+  });
+}
+
+Status SqliteStore::outbox_retry(int64_t id_in, Instant next_at, const std::string& error) {
+  return impl_->write([&](Session& s) -> Status {
+    long long id = id_in, at = to_unix_millis(next_at);
+    std::string e = error;
+    s << "UPDATE outbox SET status = 'pending', next_attempt_at = :a, last_error = :e"
+         " WHERE id = :i AND status <> 'sent'",
+        soci::use(at), soci::use(e), soci::use(id);
+    return ok_status();
+  });
+}
+
+Status SqliteStore::outbox_failed(int64_t id_in, const std::string& error) {
+  return impl_->write([&](Session& s) -> Status {
+    long long id = id_in;
+    std::string e = error;
+    s << "UPDATE outbox SET status = 'failed', last_error = :e WHERE id = :i AND status <> 'sent'",
+        soci::use(e), soci::use(id);
+    return ok_status();
+  });
+}
+
+Result<std::optional<Instant>> SqliteStore::next_outbox_due() {
+  try {
+    auto lease = impl_->lease();
+    long long at = 0;
+    soci::indicator ind = soci::i_null;
+    *lease << "SELECT min(next_attempt_at) FROM outbox WHERE status IN ('pending', 'sending')",
+        soci::into(at, ind);
+    if (ind == soci::i_null) return std::optional<Instant>();
+    return std::optional<Instant>(from_unix_millis(at));
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<std::vector<core::OutboxMessage>> SqliteStore::outbox_for_case(int64_t case_id) {
+  try {
+    auto lease = impl_->lease();
+    long long cid = case_id;
+    std::vector<core::OutboxMessage> out;
+    soci::rowset<soci::row> rs =
+        ((*lease).prepare << "SELECT " << kOutboxColumns
+                          << " FROM outbox WHERE case_id = :c ORDER BY id LIMIT 1000",
+         soci::use(cid));
+    for (auto& r : rs) out.push_back(outbox_of(r));
+    return out;
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<int64_t> SqliteStore::count_automatic_to(const std::string& address, Instant since) {
+  try {
+    auto lease = impl_->lease();
+    std::string a = Impl::lower(address);
+    long long at = to_unix_millis(since), n = 0;
+    *lease << "SELECT count(*) FROM outbox WHERE automatic = 1 AND first_recipient = :a"
+              " AND created_at >= :s",
+        soci::use(a), soci::use(at), soci::into(n);
+    return static_cast<int64_t>(n);
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Result<std::vector<std::pair<std::string, int64_t>>> SqliteStore::outbox_counts() {
+  try {
+    auto lease = impl_->lease();
+    std::vector<std::pair<std::string, int64_t>> out;
+    soci::rowset<soci::row> rs =
+        ((*lease).prepare << "SELECT status, count(*) FROM outbox GROUP BY status ORDER BY status");
+    for (auto& r : rs) out.emplace_back(r.get<std::string>(0), int_at(r, 1));
     return out;
   } catch (const std::exception& e) {
     return db_error(e);

@@ -12,6 +12,7 @@
 
 #include "ports/case_store.hpp"
 #include "ports/directory_store.hpp"
+#include "ports/mail_store.hpp"
 
 namespace escala::adapters {
 
@@ -23,7 +24,9 @@ struct SqliteOptions {
   int max_queue = 10'000;        // pending writes at most; beyond it writers get kUnavailable
 };
 
-class SqliteStore final : public ports::CaseStore, public ports::DirectoryStore {
+class SqliteStore final : public ports::CaseStore,
+                          public ports::DirectoryStore,
+                          public ports::MailStore {
  public:
   // Opens (creating if needed) and migrates the database, then starts the writer.
   static Result<std::unique_ptr<SqliteStore>> open(const SqliteOptions& options);
@@ -51,6 +54,9 @@ class SqliteStore final : public ports::CaseStore, public ports::DirectoryStore 
   Result<core::Contact> create_contact(const core::Contact& contact) override;
   Result<std::optional<core::Contact>> get_contact(int64_t id) override;
   Result<std::vector<core::Contact>> list_contacts(const std::string& account) override;
+  Result<std::vector<core::Contact>> find_contacts_by_email(const std::string& email) override;
+  Result<std::optional<std::string>> account_for_email_domain(const std::string& domain) override;
+  Result<int64_t> set_email_failure(const std::string& email, const std::string& failure) override;
   Result<core::User> create_user(const core::User& user) override;
   Result<std::optional<core::User>> get_user(int64_t id) override;
   Result<std::optional<core::User>> find_user_by_email(const std::string& email) override;
@@ -67,6 +73,23 @@ class SqliteStore final : public ports::CaseStore, public ports::DirectoryStore 
                                 const DeskEvent& event) override;
   Result<std::vector<DeskEvent>> desk_events(int64_t before_id, int limit) override;
   Result<int64_t> update_open_cases(const ports::CaseMutator& mutate) override;
+
+  Result<std::optional<core::InboundRecord>> find_inbound(const std::string& key) override;
+  Status record_inbound(const core::InboundRecord& record,
+                        const std::vector<core::StoredBlob>& blobs,
+                        const std::vector<core::OutboxMessage>& outbox) override;
+  Result<std::optional<int64_t>> case_for_message_ids(
+      const std::vector<std::string>& message_ids) override;
+  Result<std::optional<std::string>> get_blob(const std::string& sha256) override;
+  Result<std::vector<core::OutboxMessage>> claim_outbox(Instant now, Millis lease,
+                                                        int limit) override;
+  Status outbox_sent(int64_t id, Instant at) override;
+  Status outbox_retry(int64_t id, Instant next_at, const std::string& error) override;
+  Status outbox_failed(int64_t id, const std::string& error) override;
+  Result<std::optional<Instant>> next_outbox_due() override;
+  Result<std::vector<core::OutboxMessage>> outbox_for_case(int64_t case_id) override;
+  Result<int64_t> count_automatic_to(const std::string& address, Instant since) override;
+  Result<std::vector<std::pair<std::string, int64_t>>> outbox_counts() override;
 
   class Impl;
 
