@@ -52,15 +52,15 @@ const Json& shipped() {
   },
   "missing_data": {
     "es": {"subject": "[{{number}}] Necesitamos algunos datos: {{subject}}",
-           "text": "Hola{{#name}} {{name}}{{/name}}:\n\nRecibimos su mensaje y abrimos el caso {{number}}. Para atenderlo necesitamos estos datos:\n\n{{#missing}}{{index}}. {{label}}\n{{/missing}}\nResponda a este correo con los datos, por ejemplo una línea por dato (\"{{example}}\"). La revisión del caso comienza cuando los recibamos.\n{{#dropped}}\nNo pudimos conservar estos adjuntos porque superan el tamaño máximo ({{limit}}): {{#files}}{{name}} {{/files}}\n{{/dropped}}\n{{desk_name}}\n"},
+           "text": "Hola{{#name}} {{name}}{{/name}}:\n\nRecibimos su mensaje y abrimos el caso {{number}}. Para atenderlo necesitamos estos datos:\n\n{{#missing}}{{index}}. {{label}}\n{{/missing}}\n\nResponda a este correo con los datos, por ejemplo una línea por dato (\"{{example}}\"). La revisión del caso comienza cuando los recibamos.\n{{#dropped}}\nNo pudimos conservar estos adjuntos porque superan el tamaño máximo ({{limit}}): {{#files}}{{name}} {{/files}}\n{{/dropped}}\n{{desk_name}}\n"},
     "en": {"subject": "[{{number}}] We need some details: {{subject}}",
-           "text": "Hello{{#name}} {{name}}{{/name}},\n\nWe received your message and opened case {{number}}. To work on it we need these details:\n\n{{#missing}}{{index}}. {{label}}\n{{/missing}}\nPlease reply to this email with the details, for example one line each (\"{{example}}\"). The review of the case starts when we receive them.\n{{#dropped}}\nWe could not keep these attachments because they exceed the size limit ({{limit}}): {{#files}}{{name}} {{/files}}\n{{/dropped}}\n{{desk_name}}\n"}
+           "text": "Hello{{#name}} {{name}}{{/name}},\n\nWe received your message and opened case {{number}}. To work on it we need these details:\n\n{{#missing}}{{index}}. {{label}}\n{{/missing}}\n\nPlease reply to this email with the details, for example one line each (\"{{example}}\"). The review of the case starts when we receive them.\n{{#dropped}}\nWe could not keep these attachments because they exceed the size limit ({{limit}}): {{#files}}{{name}} {{/files}}\n{{/dropped}}\n{{desk_name}}\n"}
   },
   "still_missing": {
     "es": {"subject": "[{{number}}] Aún faltan datos: {{subject}}",
-           "text": "Hola{{#name}} {{name}}{{/name}}:\n\nGracias por su respuesta. Para empezar la revisión del caso {{number}} todavía necesitamos:\n\n{{#missing}}{{index}}. {{label}}\n{{/missing}}\nResponda a este correo con esos datos.\n\n{{desk_name}}\n"},
+           "text": "Hola{{#name}} {{name}}{{/name}}:\n\nGracias por su respuesta. Para empezar la revisión del caso {{number}} todavía necesitamos:\n\n{{#missing}}{{index}}. {{label}}\n{{/missing}}\n\nResponda a este correo con esos datos.\n\n{{desk_name}}\n"},
     "en": {"subject": "[{{number}}] Some details are still missing: {{subject}}",
-           "text": "Hello{{#name}} {{name}}{{/name}},\n\nThank you for your reply. To start the review of case {{number}} we still need:\n\n{{#missing}}{{index}}. {{label}}\n{{/missing}}\nPlease reply to this email with those details.\n\n{{desk_name}}\n"}
+           "text": "Hello{{#name}} {{name}}{{/name}},\n\nThank you for your reply. To start the review of case {{number}} we still need:\n\n{{#missing}}{{index}}. {{label}}\n{{/missing}}\n\nPlease reply to this email with those details.\n\n{{desk_name}}\n"}
   },
   "data_complete": {
     "es": {"subject": "[{{number}}] Datos completos: {{subject}}",
@@ -217,9 +217,20 @@ RenderedMail MailTemplates::render(const std::string& name, const std::string& l
 CaseMailer::CaseMailer(MailSettings settings, MailTemplates templates, ports::Crypto& crypto,
                        std::string number_prefix)
     : settings_(std::move(settings)),
-      templates_(std::move(templates)),
+      templates_(std::make_shared<const MailTemplates>(std::move(templates))),
       crypto_(crypto),
       prefix_(std::move(number_prefix)) {}
+
+std::shared_ptr<const MailTemplates> CaseMailer::templates() const {
+  std::lock_guard lock(templates_mu_);
+  return templates_;
+}
+
+void CaseMailer::set_templates(MailTemplates templates) {
+  auto fresh = std::make_shared<const MailTemplates>(std::move(templates));
+  std::lock_guard lock(templates_mu_);
+  templates_ = std::move(fresh);
+}
 
 std::string CaseMailer::number_of(const core::Case& c) const {
   return core::format_case_number(prefix_, c.id);
@@ -253,7 +264,7 @@ std::string CaseMailer::confirm_url(const core::Case& c) const {
 Json CaseMailer::base_vars(const core::Case& c) const {
   return Json{{"number", number_of(c)},
               {"subject", c.subject},
-              {"name", c.requester.name},
+              {"name", c.requester.name.empty() ? Json(nullptr) : Json(c.requester.name)},
               {"desk_name", settings_.desk_name},
               {"status_label", status_label(c.status, language_of(c))}};
 }
@@ -291,7 +302,7 @@ void CaseMailer::add_customer_mail(core::Change& change, const std::string& kind
   if (c.requester.email.empty()) return;
   Json all = base_vars(c);
   if (vars.is_object()) all.update(vars);
-  auto text = templates_.render(kind, language_of(c), all);
+  auto text = templates()->render(kind, language_of(c), all);
   const Mailbox* box = settings_.find(c.mailbox);
   const std::string from = box ? box->address : settings_.fallback().address;
   core::OutboxMessage m;
@@ -338,7 +349,7 @@ void CaseMailer::decorate(const core::Case& before, core::Change& change,
       if (s.id == n.user_id) who = &s;
     if (!who || who->email.empty() || who->quiet) continue;
     const std::string number = number_of(change.after);
-    auto text = templates_.render(
+    auto text = templates()->render(
         "notification", who->language,
         Json{{"number", number},
              {"title", n.subject},

@@ -5,6 +5,8 @@
 // causes them: nothing is announced that did not happen, and nothing that happened goes
 // unannounced (the outbox sender delivers them later, with retries).
 
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,7 +77,11 @@ class CaseMailer {
              std::string number_prefix);
 
   const MailSettings& settings() const { return settings_; }
-  const MailTemplates& templates() const { return templates_; }
+  // Where links in emails point. Set before serving (not synchronised).
+  void set_public_url(std::string url) { settings_.public_url = std::move(url); }
+  // The templates in use; replaced at once by an administrator's edit.
+  std::shared_ptr<const MailTemplates> templates() const;
+  void set_templates(MailTemplates templates);
 
   // Looks at what a change recorded (public replies, resolution, closing, reopening,
   // notifications to staff) and adds the messages it causes. The CaseService's decorator.
@@ -102,7 +108,8 @@ class CaseMailer {
   void add_message(core::Change& change, core::OutboxMessage m, Instant now) const;
 
   MailSettings settings_;
-  MailTemplates templates_;
+  mutable std::mutex templates_mu_;
+  std::shared_ptr<const MailTemplates> templates_;  // GUARDED_BY(templates_mu_)
   ports::Crypto& crypto_;
   std::string prefix_;
 };

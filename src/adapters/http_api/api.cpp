@@ -1,4 +1,5 @@
 #include "adapters/http_api/api.hpp"
+#include "adapters/http_api/mail_routes.hpp"
 
 #include <boost/url/parse.hpp>
 #include <charconv>
@@ -170,17 +171,23 @@ bool Api::is_blocking(const Request& request) {
   auto path_is = [&](std::string_view p) {
     return t.substr(0, p.size()) == p && (t.size() == p.size() || t[p.size()] == '?');
   };
+  if (t.find("/attachments/") != std::string_view::npos) return true;  // blobs may be large
   return path_is("/api/v1/cases") || path_is("/api/v1/accounts") ||
          path_is("/api/v1/users") || t.substr(0, 16) == "/api/v1/reports/";
 }
 
 Response Api::handle(const Request& request) {
   try {
-    if (request.body.size() > options_.max_json_body)
+    const bool raw_mail = options_.mail && request.target.rfind("/api/v1/mail/inbound", 0) == 0;
+    const size_t limit = raw_mail ? options_.mail->max_message_bytes() : options_.max_json_body;
+    if (request.body.size() > limit)
       return error_response(make_error(ErrorCode::kPayloadTooLarge,
-                                       "the body is larger than " +
-                                           std::to_string(options_.max_json_body) + " bytes"));
-    return route(request);
+                                       "the body is larger than " + std::to_string(limit) +
+                                           " bytes"));
+    Response r = route(request);
+    // A change may have queued mail: wake the outbox sender instead of letting it wait.
+    if (options_.mail && request.method != "GET" && r.status < 300) options_.mail->poke();
+    return r;
   } catch (const std::exception& e) {
     return error_response(make_error(ErrorCode::kInternal, "unexpected error; nothing was changed"));
   }
@@ -196,6 +203,8 @@ Response Api::route(const Request& req) {
     if (m != "GET" && m != "HEAD") return method_not_allowed("GET");
     return json_response(200, Json{{"status", "ok"}});
   }
+  if (options_.mail)
+    if (auto r = options_.mail->public_route(req, seg)) return std::move(*r);
   if (seg.size() < 2 || seg[0] != "api" || seg[1] != "v1") return not_found_route();
   const std::vector<std::string> s(seg.begin() + 2, seg.end());
   const size_t n = s.size();
@@ -240,6 +249,8 @@ Response Api::route(const Request& req) {
   if (n == 0) return not_found_route();  // regression: indexing s[0] of /api/v1 crashed
   const bool staff = actor.is_staff();
   const std::string& prefix = cases_.number_prefix();
+  if (options_.mail)
+    if (auto r = options_.mail->user_route(req, s, actor)) return std::move(*r);
 
   if (n == 2 && s[0] == "auth" && s[1] == "logout") {
     if (m != "POST") return method_not_allowed("POST");

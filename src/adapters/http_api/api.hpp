@@ -22,6 +22,9 @@ struct ApiOptions {
   // that fell due, and returns the new now, behind POST /api/v1/test/clock. Unset: the
   // endpoint does not exist.
   std::function<Instant(Millis)> advance_clock;
+  // The email channel's routes (mail gateway, attachments, confirmation link); absent in
+  // unit tests that do not need them.
+  class MailRoutes* mail = nullptr;
 };
 
 class Api {

@@ -107,13 +107,23 @@ class Server::Impl {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(opt.max_header));
       parser.body_limit(opt.max_body);
-      auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+      auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
+      size_t limit = opt.max_body;
+      if (!ec && opt.body_limit_for) {
+        const size_t special = opt.body_limit_for(std::string_view(parser.get().target()));
+        if (special > 0) limit = special;
+        parser.body_limit(limit);
+      }
+      if (!ec && !parser.is_done()) {
+        auto [ec2, n2] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+        ec = ec2;
+      }
       Response resp;
       bool keep_alive = false;
       unsigned version = 11;
       if (ec == bhttp::error::end_of_stream || ec == asio::error::eof) break;
       if (ec == bhttp::error::body_limit) {
-        resp = too_large(opt.max_body);
+        resp = too_large(limit);
       } else if (ec == bhttp::error::header_limit) {
         resp = bad_request("the request headers are too large");
         resp.status = 431;

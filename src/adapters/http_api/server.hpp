@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "adapters/http_api/http_types.hpp"
 #include "core/result.hpp"
@@ -18,6 +19,9 @@ struct ServerOptions {
   int network_threads = 2;
   int worker_threads = 64;
   size_t max_body = 1 << 20;          // larger bodies get 413
+  // A larger limit for some paths (e.g. raw messages from the mail gateway): given the
+  // request target, the limit for its body; unset or 0 means max_body.
+  std::function<size_t(std::string_view target)> body_limit_for;
   size_t max_header = 16 * 1024;
   int read_timeout_seconds = 30;
   int max_connections = 10'000;

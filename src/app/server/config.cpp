@@ -15,7 +15,8 @@ Result<Config> load_config(const std::string& path) {
                       std::string(path) + ": " + std::string(e.description()), "config");
   }
   for (auto&& [section, value] : t) {
-    if (section != "http" && section != "auth" && section != "store")
+    if (section != "http" && section != "auth" && section != "store" && section != "smtp" &&
+        section != "relay" && section != "mail")
       return make_error(ErrorCode::kUnknownField, "unknown section", std::string(section.str()));
   }
   if (auto v = t["http"]["max_json_body_bytes"].value<int64_t>()) {
@@ -38,6 +39,26 @@ Result<Config> load_config(const std::string& path) {
       return make_error(ErrorCode::kInvalidArgument, "must be full or normal", "store.synchronous");
     c.synchronous_full = *v == "full";
   }
+  if (auto v = t["smtp"]["max_message_bytes"].value<int64_t>()) {
+    if (*v < 64 * 1024 || *v > (int64_t{1} << 30))
+      return make_error(ErrorCode::kInvalidArgument, "must be 64 KiB to 1 GiB", "smtp.max_message_bytes");
+    c.smtp_max_message_bytes = *v;
+  }
+  if (auto v = t["smtp"]["hostname"].value<std::string>()) c.smtp_hostname = *v;
+  if (auto v = t["smtp"]["tls_cert"].value<std::string>()) c.smtp_tls_cert = *v;
+  if (auto v = t["smtp"]["tls_key"].value<std::string>()) c.smtp_tls_key = *v;
+  if (c.smtp_tls_cert.empty() != c.smtp_tls_key.empty())
+    return make_error(ErrorCode::kInvalidArgument, "tls_cert and tls_key go together", "smtp.tls_key");
+  if (auto v = t["relay"]["starttls"].value<bool>()) c.relay_starttls = *v;
+  if (auto v = t["relay"]["verify_peer"].value<bool>()) c.relay_verify_peer = *v;
+  if (auto v = t["relay"]["username"].value<std::string>()) c.relay_username = *v;
+  if (auto v = t["relay"]["password"].value<std::string>()) c.relay_password = *v;
+  if (auto v = t["relay"]["connections"].value<int64_t>()) {
+    if (*v < 1 || *v > 64)
+      return make_error(ErrorCode::kInvalidArgument, "must be 1 to 64", "relay.connections");
+    c.relay_connections = static_cast<int>(*v);
+  }
+  if (auto v = t["mail"]["public_url"].value<std::string>()) c.public_url = *v;
   return c;
 }
 

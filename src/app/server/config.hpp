@@ -8,6 +8,19 @@
 //   token_ttl_hours = 12
 //   [store]
 //   synchronous = "full"   # or "normal": survives a crash of the process, not of the machine
+//   [smtp]                 # the listener (--smtp)
+//   max_message_bytes = 26214400
+//   hostname = "mail.example.com"
+//   tls_cert = "/etc/escala/cert.pem"   # with tls_key: STARTTLS is offered
+//   tls_key = "/etc/escala/key.pem"
+//   [relay]                # outbound (--smtp-relay)
+//   starttls = true
+//   verify_peer = true
+//   username = "escala"
+//   password = "…"
+//   connections = 4        # parallel connections to the relay
+//   [mail]
+//   public_url = "https://desk.example.com"   # for links in emails
 
 #include <string>
 
@@ -21,6 +34,14 @@ struct Config {
   int network_threads = 2;
   Seconds token_ttl{12 * 3600};
   bool synchronous_full = true;
+  int64_t smtp_max_message_bytes = 25 * 1024 * 1024;
+  std::string smtp_hostname = "escala.local";
+  std::string smtp_tls_cert, smtp_tls_key;
+  bool relay_starttls = false;
+  bool relay_verify_peer = true;
+  std::string relay_username, relay_password;
+  int relay_connections = 4;
+  std::string public_url;  // empty: http://<--http address>
 };
 
 // An empty path gives the defaults. Unknown keys and bad values are errors.

@@ -17,6 +17,8 @@
 #include "adapters/system_clock/offset_clock.hpp"
 #include "adapters/system_clock/system_clock.hpp"
 #include "app/server/config.hpp"
+#include "app/server/mail_wiring.hpp"
+#include "adapters/http_api/mail_routes.hpp"
 #include "app/server/openapi.hpp"
 #include "core/calendar.hpp"
 #include "services/auth_service.hpp"
@@ -25,6 +27,9 @@
 #include "services/directory_service.hpp"
 #include "services/sla_scheduler.hpp"
 #include "services/config_service.hpp"
+#include "services/inbound_mail.hpp"
+#include "services/mail_channel.hpp"
+#include "services/outbox_sender.hpp"
 
 namespace escala::app {
 
@@ -198,6 +203,88 @@ int serve(const ServeOptions& options) {
       return now;
     };
   services::ConfigService desk_config(store, calendars, cases, clock);
+
+  // ---- the email channel ----
+  // Secrets made once per desk: the loop token on every message Escala sends, the key of
+  // the confirmation links, and the mail gateway's secret.
+  core::Json secrets;
+  if (auto got = store.get_setting("mail_secrets"); got.ok() && got.value()) {
+    secrets = *got.value();
+  } else {
+    secrets = {{"loop_token", (*crypto)->random_token(16)},
+               {"link_secret", (*crypto)->random_token(32)},
+               {"mailgate_token", (*crypto)->random_token(32)}};
+    if (auto st = store.put_setting("mail_secrets", secrets); !st.ok()) {
+      spdlog::critical("cannot store the mail secrets: {}", st.error().message);
+      return 1;
+    }
+  }
+  services::MailSettings mail_settings = services::MailSettings::from_defaults(
+      desk_defaults, secrets.value("loop_token", ""), secrets.value("link_secret", ""));
+  core::Json template_overrides = core::Json::object();
+  if (auto got = store.get_setting("mail_templates"); got.ok() && got.value())
+    template_overrides = *got.value();
+  services::CaseMailer mailer(mail_settings, services::MailTemplates(template_overrides), **crypto,
+                              policy.number_prefix);
+  cases.set_change_decorator(
+      [&mailer](const core::Case& before, core::Change& change, const core::CaseContext& ctx,
+                Instant now) { mailer.decorate(before, change, ctx, now); });
+  GmimeCodec codec(config->smtp_max_message_bytes);
+  services::InboundMail inbound(store, store, store, codec, cases, mailer, clock);
+  adapters::smtp::SmtpRelay relay;
+  const bool have_relay = !options.smtp_relay.empty();
+  if (have_relay) {
+    unsigned short relay_port = 25;
+    if (!split_host_port(options.smtp_relay, relay.host, relay_port)) {
+      spdlog::critical("--smtp-relay must be HOST:PORT, got '{}'", options.smtp_relay);
+      return 2;
+    }
+    relay.port = relay_port;
+    relay.starttls = config->relay_starttls;
+    relay.verify_peer = config->relay_verify_peer;
+    relay.username = config->relay_username;
+    relay.password = config->relay_password;
+    relay.helo_name = config->smtp_hostname;
+  } else {
+    spdlog::warn("no --smtp-relay: outgoing mail waits in the outbox until one is configured");
+  }
+  services::OutboxSender outbox(
+      store, store, codec,
+      [&]() -> std::unique_ptr<ports::MailTransport> {
+        if (!have_relay) return std::make_unique<NoRelay>();
+        return std::make_unique<RelayTransport>(relay);
+      },
+      clock);
+  const std::string mailgate_path = (std::filesystem::path(where.data_dir) / "mailgate.token").string();
+  {
+    const std::string tmp = mailgate_path + ".tmp";
+    int fd = ::open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      const std::string token = secrets.value("mailgate_token", "") + "\n";
+      bool ok = ::write(fd, token.data(), token.size()) == static_cast<ssize_t>(token.size());
+      ::close(fd);
+      if (ok) std::filesystem::rename(tmp, mailgate_path);
+    }
+  }
+  adapters::http::MailApiDeps mail_deps;
+  mail_deps.inbound = &inbound;
+  mail_deps.mailer = &mailer;
+  mail_deps.store = &store;
+  mail_deps.settings = &store;
+  mail_deps.clock = &clock;
+  mail_deps.mailgate_token = secrets.value("mailgate_token", "");
+  mail_deps.max_message_bytes = static_cast<size_t>(config->smtp_max_message_bytes);
+  mail_deps.outbox_poke = [&outbox] { outbox.poke(); };
+  adapters::http::MailRoutes mail_routes(cases, mail_deps);
+  api_options.mail = &mail_routes;
+  if (options.test_clock) {
+    auto advance = api_options.advance_clock;
+    api_options.advance_clock = [advance, &outbox](Millis by) {
+      Instant now = advance(by);
+      outbox.poke();  // retries that fell due are sent now
+      return now;
+    };
+  }
   adapters::http::Api api(cases, directory, auth, store, api_options, &desk_config);
 
   adapters::http::ServerOptions http;
@@ -207,6 +294,10 @@ int serve(const ServeOptions& options) {
   }
   http.max_body = config->max_json_body;
   http.network_threads = config->network_threads;
+  const size_t max_message = static_cast<size_t>(config->smtp_max_message_bytes);
+  http.body_limit_for = [max_message](std::string_view target) -> size_t {
+    return target.rfind("/api/v1/mail/inbound", 0) == 0 ? max_message : 0;
+  };
   auto server = adapters::http::Server::create(
       http, [&api](const adapters::http::Request& r) { return api.handle(r); },
       [](const adapters::http::Request& r) { return adapters::http::Api::is_blocking(r); });
@@ -214,16 +305,48 @@ int serve(const ServeOptions& options) {
     spdlog::critical("{}", server.error().message);
     return 1;
   }
-  if (!options.smtp.empty())
-    spdlog::warn("--smtp {}: the SMTP listener is not part of this build yet; no mail is accepted",
-                 options.smtp);
+  mailer.set_public_url(config->public_url.empty()
+                            ? "http://" + http.host + ":" + std::to_string((*server)->port())
+                            : config->public_url);
+  DeskSmtpHandler smtp_handler(inbound, [&outbox] { outbox.poke(); });
+  std::unique_ptr<adapters::smtp::SmtpListener> smtp;
+  if (!options.smtp.empty()) {
+    adapters::smtp::SmtpListenerOptions so;
+    unsigned short smtp_port = 0;
+    if (!split_host_port(options.smtp, so.host, smtp_port)) {
+      spdlog::critical("--smtp must be HOST:PORT, got '{}'", options.smtp);
+      return 2;
+    }
+    so.port = smtp_port;
+    so.hostname = config->smtp_hostname;
+    so.max_message_bytes = config->smtp_max_message_bytes;
+    so.tls_cert_file = config->smtp_tls_cert;
+    so.tls_key_file = config->smtp_tls_key;
+    so.spool_dir = (std::filesystem::path(where.data_dir) / "spool").string();
+    std::filesystem::create_directories(so.spool_dir, dir_error);
+    smtp = std::make_unique<adapters::smtp::SmtpListener>(so, smtp_handler);
+    if (auto st = smtp->listen(); !st.ok()) {
+      spdlog::critical("SMTP listener: {}", st.error().message);
+      return 1;
+    }
+  }
   {
     auto ports = std::filesystem::path(where.data_dir) / "ports.json";
     auto tmp = ports;
     tmp += ".tmp";
-    std::ofstream(tmp) << core::Json{{"http", (*server)->port()}}.dump() << "\n";
+    core::Json p = {{"http", (*server)->port()}};
+    if (smtp) p["smtp"] = smtp->port();
+    std::ofstream(tmp) << p.dump() << "\n";
     std::filesystem::rename(tmp, ports);
   }
+  if (smtp) {
+    smtp->start();
+    spdlog::info("escala taking mail on smtp://{}:{}", options.smtp.substr(0, options.smtp.rfind(':')),
+                 smtp->port());
+  }
+  std::vector<std::thread> outbox_threads;
+  for (int i = 0; i < (have_relay ? config->relay_connections : 1); ++i)
+    outbox_threads.emplace_back([&outbox] { outbox.run(); });
   spdlog::info("escala serving http://{}:{} (database {})", http.host, (*server)->port(),
                desk->db_path);
 
@@ -235,6 +358,9 @@ int serve(const ServeOptions& options) {
     (*server)->stop();
   });
   (*server)->run();
+  if (smtp) smtp->stop();
+  outbox.stop();
+  for (auto& t : outbox_threads) t.join();
   scheduler.stop();
   scheduler_thread.join();
   // run() returned because of stop(): make sure the signal thread ends too.
