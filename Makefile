@@ -5,8 +5,9 @@ DATA_DIR ?= data
 HTTP ?= 127.0.0.1:8080
 SMTP ?= 127.0.0.1:2525
 JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build configure test run bench clean format
+.PHONY: all deps build configure test run bench clean format fuzz
 
 all: build
 
@@ -29,6 +30,9 @@ run: build
 
 bench: build
 	@bench/run.sh $(BUILD_DIR)
+
+fuzz: deps
+	@fuzz/run.sh $(FUZZ_SECONDS)
 
 format:
 	@find src tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
