@@ -151,6 +151,13 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
                                            const Envelope& env) {
   const MailSettings& settings = mailer_.settings();
   const Instant now = clock_.now();
+  // A message without a From takes the envelope's sender; one without any header line at
+  // all is not a message (an empty pipe, a stray byte) and is refused, not made a case.
+  if (msg.from.address.empty() && core::is_email_address(env.mail_from))
+    msg.from.address = env.mail_from;
+  if (msg.from.address.empty() && msg.subject.empty() && msg.message_id.empty() &&
+      msg.headers.empty() && msg.to.empty())
+    return make_error(ErrorCode::kInvalidArgument, "not an email message: it has no headers");
   IngestOutcome out;
   out.key = ledger_key(msg);
 
