@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
-"""Checks api/openapi.json against the routes of src/adapters/http_api/api.cpp.
+"""Checks api/openapi.json against the routes of src/adapters/http_api/api.cpp (and of
+src/adapters/http_api/mail_routes.cpp, which api.cpp hands the email routes to).
 
 Python 3 standard library only. Run from anywhere:
 
     python3 tests/openapi_check.py [path/to/openapi.json]
 
 Checks: the file is JSON (no duplicate keys) with 2-space indentation; it is an OpenAPI
-3.0.3 document with the expected info, servers and bearer security; every $ref resolves;
+3.0.3 document with the expected info, servers and bearer security (and the mailgate
+scheme of the mail gateway); every $ref resolves;
 every operation has a unique operationId, a summary, a description and responses; path
 parameters are declared; every route the API serves (ROUTES below, kept by hand from
-api.cpp) has its operation, and no operation is documented that the API does not serve;
+api.cpp and mail_routes.cpp) has its operation, and no operation is documented that the API does not serve;
 the document can be embedded by src/app/server/openapi.cpp.in (CMake configure_file @ONLY
 into a raw string literal). As a guard against drift, every literal route segment compared
-in api.cpp must appear in ROUTES. Exits 1 on any failure.
+in api.cpp or mail_routes.cpp must appear in ROUTES. Exits 1 on any failure.
 """
 
 import json
@@ -22,11 +24,17 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC_PATH = os.path.join(ROOT, "api", "openapi.json")
-# OPENAPI_CHECK_API_CPP points the drift check at another copy of api.cpp (for testing).
+# OPENAPI_CHECK_API_CPP and OPENAPI_CHECK_MAIL_ROUTES_CPP point the drift check at other
+# copies of api.cpp and mail_routes.cpp (for testing).
 API_CPP = os.environ.get("OPENAPI_CHECK_API_CPP") or os.path.join(
     ROOT, "src", "adapters", "http_api", "api.cpp")
+MAIL_ROUTES_CPP = os.environ.get("OPENAPI_CHECK_MAIL_ROUTES_CPP") or os.path.join(
+    ROOT, "src", "adapters", "http_api", "mail_routes.cpp")
+# The route sources the drift check scans.
+ROUTE_SOURCES = [API_CPP, MAIL_ROUTES_CPP]
 
-# (method, path) for every route Api::route handles. Keep in step with api.cpp.
+# (method, path) for every route Api::route handles. Keep in step with api.cpp and
+# mail_routes.cpp (MailRoutes::public_route and MailRoutes::user_route).
 ROUTES = [
     ("get", "/healthz"),
     ("head", "/healthz"),
@@ -62,18 +70,31 @@ ROUTES = [
     ("post", "/api/v1/cases/{number}/resolve"),
     ("post", "/api/v1/cases/{number}/confirm"),
     ("post", "/api/v1/cases/{number}/reopen"),
+    ("get", "/api/v1/cases/{number}/attachments/{sha256}"),  # mail_routes.cpp
+    ("get", "/api/v1/cases/{number}/mail"),
+    ("post", "/api/v1/mail/inbound"),  # the mail gateway
+    ("get", "/api/v1/mail/templates"),
+    ("put", "/api/v1/mail/templates"),
+    ("get", "/api/v1/mail/outbox"),
+    ("get", "/confirm/{number}"),  # HTML page of the "resolved" email's signed link
+    ("post", "/confirm/{number}"),
     ("post", "/api/v1/test/clock"),  # only with `escala serve --test-clock`
 ]
 # Routes that work without a bearer token.
 PUBLIC = {("get", "/healthz"), ("head", "/healthz"), ("get", "/api/v1/openapi.json"),
-          ("post", "/api/v1/auth/login")}
+          ("post", "/api/v1/auth/login"), ("post", "/api/v1/mail/inbound"),
+          ("get", "/confirm/{number}"), ("post", "/confirm/{number}")}
+# Public routes that authenticate by another scheme than the bearer token: their `security`
+# (the other public routes have `security: []`).
+OTHER_SECURITY = {("post", "/api/v1/mail/inbound"): [{"mailgateAuth": []}]}
 # Query parameters of GET /api/v1/cases.
 CASE_QUERY = {"status", "level", "severity", "type", "account", "assignee", "q", "limit",
               "cursor"}
 ERROR_STATUSES = {"400", "401", "403", "404", "409", "413", "429", "503"}
 REQUIRED_SCHEMAS = {"Case", "CaseSla", "Event", "Account", "Contract", "Contact", "User",
                     "BillableItem", "Error", "Impact", "ActivationFields", "IncidentFields",
-                    "CaseList", "EventList"}
+                    "CaseList", "EventList", "InboundResult", "OutboxMessage",
+                    "OutboxMessageList", "MailTemplates"}
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 failures = []
@@ -190,9 +211,13 @@ def check_operations(doc):
             for p in params:
                 if p and p.get("in") == "path" and p.get("required") is not True:
                     fail(f"{where}: path parameter '{p.get('name')}' must be required")
-            public = op.get("security") == []
-            if (method, path) in PUBLIC and not public:
-                fail(f"{where}: should not require a token (security: [])")
+            expected_security = OTHER_SECURITY.get((method, path), [])
+            if (method, path) in PUBLIC and op.get("security") != expected_security:
+                fail(f"{where}: needs no bearer token: its security should be "
+                     f"{json.dumps(expected_security)}")
+            if (method, path) in OTHER_SECURITY and "401" not in op.get("responses", {}):
+                fail(f"{where}: authenticates by {json.dumps(expected_security)} but "
+                     f"documents no 401")
             if (method, path) not in PUBLIC and "security" in op:
                 fail(f"{where}: should use the global bearerAuth security")
             if (method, path) not in PUBLIC and "401" not in op.get("responses", {}):
@@ -205,20 +230,24 @@ def check_routes(ops):
     for route in sorted(expected - set(ops)):
         fail(f"route {route[0].upper()} {route[1]} is served by api.cpp but not documented")
     for route in sorted(set(ops) - expected):
-        fail(f"{route[0].upper()} {route[1]} is documented but api.cpp does not serve it")
+        fail(f"{route[0].upper()} {route[1]} is documented but api.cpp does not serve it "
+             f"(not in ROUTES)")
 
 
 def check_source_drift():
-    """Every literal path segment api.cpp compares against must appear in ROUTES."""
-    if not os.path.exists(API_CPP):
-        print(f"note: {API_CPP} not found; drift check skipped")
-        return
-    src = open(API_CPP, encoding="utf-8").read()
-    literals = set(re.findall(r'\b(?:seg|s)\[\d\]\s*[!=]=\s*"([^"]+)"', src))
-    literals |= set(re.findall(r'\baction\s*[!=]=\s*"([^"]+)"', src))
+    """Every literal path segment api.cpp or mail_routes.cpp compares against must appear in
+    ROUTES."""
     segments = {seg for _, path in ROUTES for seg in path.strip("/").split("/")}
-    for lit in sorted(literals - segments):
-        fail(f"api.cpp routes on the segment '{lit}', which no documented route contains")
+    for source in ROUTE_SOURCES:
+        name = os.path.basename(source)
+        if not os.path.exists(source):
+            print(f"note: {source} not found; drift check of {name} skipped")
+            continue
+        src = open(source, encoding="utf-8").read()
+        literals = set(re.findall(r'\b(?:seg|s)\[\d\]\s*[!=]=\s*"([^"]+)"', src))
+        literals |= set(re.findall(r'\baction\s*[!=]=\s*"([^"]+)"', src))
+        for lit in sorted(literals - segments):
+            fail(f"{name} routes on the segment '{lit}', which no documented route contains")
 
 
 def check_embedding(text):
@@ -252,6 +281,11 @@ def main():
     scheme = doc.get("components", {}).get("securitySchemes", {}).get("bearerAuth", {})
     if scheme.get("type") != "http" or scheme.get("scheme") != "bearer":
         fail("components.securitySchemes.bearerAuth must be http bearer")
+    mailgate = doc.get("components", {}).get("securitySchemes", {}).get("mailgateAuth", {})
+    if (mailgate.get("type") != "apiKey" or mailgate.get("in") != "header"
+            or mailgate.get("name") != "Authorization"):
+        fail("components.securitySchemes.mailgateAuth must be an apiKey in the header "
+             "Authorization")
     if doc.get("security") != [{"bearerAuth": []}]:
         fail("global security must be [{'bearerAuth': []}]")
     missing = REQUIRED_SCHEMAS - set(doc.get("components", {}).get("schemas", {}))
@@ -288,7 +322,7 @@ def main():
         print(f"{len(failures)} problem(s) in {path}")
         return 1
     print(f"OK: {path}: OpenAPI {doc['openapi']}, {len(doc['paths'])} paths, {len(ops)} "
-          f"operations (all {len(ROUTES)} routes of api.cpp), "
+          f"operations (all {len(ROUTES)} routes of api.cpp and mail_routes.cpp), "
           f"{len(doc['components']['schemas'])} schemas, {ref_count} $refs resolved")
     return 0
 
