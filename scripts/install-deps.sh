@@ -14,7 +14,7 @@ build_pkgs=(
 )
 test_pkgs=(
   python3 curl sqlite3 wrk libbusiness-hours-perl
-  python3-aiosmtpd dovecot-imapd swaks s-nail mutt clang
+  python3-aiosmtpd dovecot-imapd swaks libnet-ssleay-perl s-nail mutt clang
 )
 
 want=()

@@ -3,6 +3,8 @@
 #include <date/date.h>
 
 #include <algorithm>
+#include <cassert>
+#include <unordered_set>
 #include <array>
 #include <cctype>
 #include <chrono>
@@ -598,6 +600,12 @@ size_t attribution_span(const std::vector<std::string_view>& lines, size_t i) {
       "escribio :",  "escreveu:", "escreveu :",
       "a ecrit :",   "a ecrit:",  "schrieb:",
       "ha scritto:", "skrev:",    "\xD0\xBD\xD0\xB0\xD0\xBF\xD0\xB8\xD1\x81\xD0\xB0\xD0\xBB:"};
+  // Every ending above has a colon: lines without one nearby cannot be an attribution
+  // (checked before folding; this runs for every line of every message).
+  bool colon = false;
+  for (size_t k = 0; k < 3 && i + k < lines.size() && !colon; ++k)
+    colon = lines[i + k].find(':') != std::string_view::npos;
+  if (!colon) return 0;
   std::string joined;
   for (size_t k = 0; k < 3 && i + k < lines.size(); ++k) {
     if (k > 0 && is_blank(lines[i + k])) break;
@@ -1062,10 +1070,35 @@ bool is_courtesy(std::string_view w) {
 // ---------------------------------------------------------------------------------------
 // Case type
 
-int count_hits(std::string_view words, std::initializer_list<std::string_view> phrases) {
+// Every run of 1..kMaxPhraseWords consecutive words of a words_only() text, for phrase
+// lookups in constant time: searching a 10 KB body once per phrase of the lists below
+// was a fifth of the CPU of SMTP ingestion (perf, 16 clients, 10 KB messages).
+class PhraseIndex {
+ public:
+  static constexpr size_t kMaxPhraseWords = 5;
+  explicit PhraseIndex(std::string_view words) {
+    std::vector<size_t> starts;
+    for (size_t i = 0; i + 1 < words.size(); ++i)
+      if (words[i] == ' ' && words[i + 1] != ' ') starts.push_back(i + 1);
+    grams_.reserve(starts.size() * kMaxPhraseWords);
+    for (size_t k = 0; k < starts.size(); ++k)
+      for (size_t n = 1; n <= kMaxPhraseWords && k + n - 1 < starts.size(); ++n) {
+        const size_t stop = words.find(' ', starts[k + n - 1]);
+        grams_.insert(words.substr(starts[k], stop - starts[k]));
+      }
+  }
+  bool has(std::string_view phrase) const { return grams_.count(phrase) != 0; }
+
+ private:
+  std::unordered_set<std::string_view> grams_;  // views into the indexed text
+};
+
+int count_hits(const PhraseIndex& words, std::initializer_list<std::string_view> phrases) {
   int n = 0;
-  for (auto p : phrases)
-    if (has_words(words, p)) ++n;
+  for (auto p : phrases) {
+    assert(std::count(p.begin(), p.end(), ' ') < static_cast<long>(PhraseIndex::kMaxPhraseWords));
+    if (words.has(p)) ++n;
+  }
   return n;
 }
 
@@ -1895,8 +1928,14 @@ CustomerIntent detect_intent(std::string_view stripped_text) {
 
 CaseType guess_case_type(CaseType mailbox_default, std::string_view subject,
                          std::string_view text) {
-  auto s = words_only(subject);
-  auto t = words_only(text);
+  // A request says what it is near its start: the first few kilobytes decide (a long
+  // pasted log below would only add noise, and cost time on every message).
+  constexpr size_t kRead = 4096;
+  size_t cut = std::min(text.size(), kRead);
+  while (cut < text.size() && cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+    --cut;  // on a UTF-8 character boundary
+  const std::string s_words = words_only(subject), t_words = words_only(text.substr(0, cut));
+  const PhraseIndex s(s_words), t(t_words);
   int activation = 2 * count_hits(s, kActivationWords) + count_hits(t, kActivationWords);
   int incident = 2 * count_hits(s, kIncidentWords) + count_hits(t, kIncidentWords);
   if (activation == 0 && incident == 0) return mailbox_default;

@@ -103,7 +103,8 @@ CustomerIntent detect_intent(std::string_view stripped_text);
 // make an activation; incident words ("no funciona", "sin tono", "no puedo llamar",
 // "incidencia", "falla", "not working", "outage", "cannot call") an incident; otherwise
 // the default. Words in the subject weigh twice; on a tie an activation or incident
-// mailbox keeps its default, and a general mailbox takes the incident.
+// mailbox keeps its default, and a general mailbox takes the incident. Only the first 4 KB
+// of the text are read.
 CaseType guess_case_type(CaseType mailbox_default, std::string_view subject, std::string_view text);
 
 // Required data written in a body (R2.1, R2.2): labelled lines in Spanish or English

@@ -66,10 +66,14 @@ std::string fold_for_search(std::string_view text) {
   out.reserve(text.size());
   size_t i = 0;
   while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80) {  // ASCII: most of any text, and no locale call per character
+      out += static_cast<char>(byte >= 'A' && byte <= 'Z' ? byte + ('a' - 'A') : byte);
+      ++i;
+      continue;
+    }
     char32_t cp = next_code_point(text, i);
-    if (cp < 0x80) {
-      out += static_cast<char>(std::tolower(static_cast<int>(cp)));
-    } else if (char f = fold_latin(cp)) {
+    if (char f = fold_latin(cp)) {
       out += f;
     } else if (cp <= 0xBF || cp == 0xD7 || cp == 0xF7 || (cp >= 0x2000 && cp <= 0x206F)) {
       out += ' ';  // Latin-1 and general punctuation (¿ ¡ « » × ÷ – — “ ”) separate words
