@@ -4,6 +4,8 @@ BUILD_TYPE ?= RelWithDebInfo
 DATA_DIR ?= data
 HTTP ?= 127.0.0.1:8080
 SMTP ?= 127.0.0.1:2525
+# Outbound relay for the desk's mail (e.g. make run SMTP_RELAY=127.0.0.1:25); empty: mail waits in the outbox.
+SMTP_RELAY ?=
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
@@ -26,7 +28,7 @@ test: build
 
 run: build
 	@scripts/first-login.sh $(BUILD_DIR)/escala $(DATA_DIR)
-	exec $(BUILD_DIR)/escala serve --data-dir $(DATA_DIR) --http $(HTTP) --smtp $(SMTP)
+	exec $(BUILD_DIR)/escala serve --data-dir $(DATA_DIR) --http $(HTTP) --smtp $(SMTP) $(if $(SMTP_RELAY),--smtp-relay $(SMTP_RELAY))
 
 bench: build
 	@bench/run.sh $(BUILD_DIR)

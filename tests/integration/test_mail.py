@@ -668,9 +668,8 @@ class EmailDesk(MailDeskCase):
         self.assertEqual(r.status, 200, str(r))
         self.assertGreaterEqual(r.json["counts"]["failed"], 1)
 
-    @unittest.expectedFailure  # bug: SqliteStore's int_at() reads 64-bit INTEGER columns
-    # through get<int> when SOCI types them dt_integer, truncating epoch milliseconds (outbox
-    # created_at/sent_at come back as 1970-01-07…). In src/adapters/sqlite_store/, not mine.
+    # Regression: SOCI's row typed SQLite INTEGER columns as int and truncated epoch
+    # milliseconds (outbox created_at/sent_at read as 1970-01-07); now read via the C API.
     def test_case_mail_listing_shows_when_each_message_was_queued_and_sent(self):
         who = "pia@acme.example"
         sent = self.send(f"Pia <{who}>", "Marcación abreviada", FULL_INCIDENT)

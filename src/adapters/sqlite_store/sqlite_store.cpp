@@ -12,6 +12,7 @@
 
 #include "adapters/sql_common/codec.hpp"
 #include "adapters/sqlite_store/schema.hpp"
+#include "adapters/sqlite_store/stmt_cache.hpp"
 
 namespace escala::adapters {
 namespace {
@@ -155,6 +156,11 @@ class SqliteStore::Impl {
   }
 
   void run_writer() {
+    sqlite::StmtCache cache(handle(*writer));
+    tl_stmts = &cache;
+    struct Unset {
+      ~Unset() { tl_stmts = nullptr; }
+    } unset;
     std::vector<Job*> batch;
     for (;;) {
       batch.clear();
@@ -226,6 +232,9 @@ class SqliteStore::Impl {
     std::string doc;
     soci::indicator doc_ind = soci::i_ok;
     std::unique_ptr<soci::statement> get_case;
+    // For the C-API reads (64-bit integers: SOCI's row types SQLite INTEGER columns as
+    // int and truncated epoch milliseconds — regression: outbox times read as 1970).
+    sqlite::StmtCache cache{static_cast<soci::sqlite3_session_backend*>(session->get_backend())->conn_};
   };
 
   class Lease {
@@ -256,16 +265,30 @@ class SqliteStore::Impl {
 
   // ---- case rows --------------------------------------------------------------------------
 
-  static void write_events(Session& sql, const std::vector<core::Event>& events) {
+  // The writer thread's statement cache (set in run_writer: every write job runs there).
+  static inline thread_local sqlite::StmtCache* tl_stmts = nullptr;
+  static sqlite::StmtCache& stmts() {
+    if (!tl_stmts) throw std::logic_error("a write outside the writer thread");
+    return *tl_stmts;
+  }
+
+  static void write_events(Session&, const std::vector<core::Event>& events) {
     for (const auto& e : events) {
-      long long case_id = e.case_id, seq = e.seq, at = to_unix_millis(e.at), actor = e.actor_id;
-      std::string type = e.type, name = e.actor_name, role(core::to_string(e.actor_role));
-      int internal = e.internal ? 1 : 0;
-      std::string data = e.data.dump(-1, ' ', false, Json::error_handler_t::replace);
-      sql << "INSERT INTO events(case_id, seq, type, at, actor_id, actor_name, actor_role,"
-             " internal, data) VALUES(:c, :s, :t, :a, :ai, :an, :ar, :i, :d)",
-          soci::use(case_id), soci::use(seq), soci::use(type), soci::use(at), soci::use(actor),
-          soci::use(name), soci::use(role), soci::use(internal), soci::use(data);
+      const std::string role(core::to_string(e.actor_role));
+      const std::string data = e.data.dump(-1, ' ', false, Json::error_handler_t::replace);
+      stmts()
+          .get("INSERT INTO events(case_id, seq, type, at, actor_id, actor_name, actor_role,"
+               " internal, data) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+          .bind(1, e.case_id)
+          .bind(2, e.seq)
+          .bind(3, e.type)
+          .bind(4, to_unix_millis(e.at))
+          .bind(5, e.actor_id)
+          .bind(6, e.actor_name)
+          .bind(7, role)
+          .bind(8, e.internal ? 1LL : 0LL)
+          .bind(9, data)
+          .run();
     }
   }
 
@@ -298,62 +321,68 @@ class SqliteStore::Impl {
   }
 
   // Bytes go through the C API: bound as BLOBs without a copy, whatever they contain.
-  static void put_blob(Session& sql, const core::StoredBlob& b) {
-    sqlite_api::sqlite3_stmt* st = nullptr;
-    auto* db = handle(sql);
-    if (sqlite_api::sqlite3_prepare_v2(
-            db, "INSERT OR IGNORE INTO blobs(sha256, size, data) VALUES(?, ?, ?)", -1, &st,
-            nullptr) != SQLITE_OK)
-      throw std::runtime_error(sqlite_api::sqlite3_errmsg(db));
-    sqlite_api::sqlite3_bind_text(st, 1, b.sha256.data(), static_cast<int>(b.sha256.size()),
-                                  SQLITE_STATIC);
+  static void put_blob(Session&, const core::StoredBlob& b) {
     static const std::string kEmpty;
     const std::string& data = b.data ? *b.data : kEmpty;
-    sqlite_api::sqlite3_bind_int64(st, 2, static_cast<long long>(data.size()));
-    sqlite_api::sqlite3_bind_blob64(st, 3, data.data(), data.size(), SQLITE_STATIC);
-    int rc = sqlite_api::sqlite3_step(st);
-    sqlite_api::sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) throw std::runtime_error(sqlite_api::sqlite3_errmsg(db));
+    stmts()
+        .get("INSERT OR IGNORE INTO blobs(sha256, size, data) VALUES(?, ?, ?)")
+        .bind(1, b.sha256)
+        .bind(2, static_cast<long long>(data.size()))
+        .bind_blob(3, data)
+        .run();
   }
 
   // Fails (before anything is written) when the received message is already stored.
-  static Status check_inbound(Session& sql, const std::optional<core::InboundRecord>& in) {
+  static Status check_inbound(Session&, const std::optional<core::InboundRecord>& in) {
     if (!in) return ok_status();
-    std::string key = in->key;
-    int n = 0;
-    sql << "SELECT count(*) FROM inbound_mail WHERE key = :k", soci::use(key), soci::into(n);
-    if (n > 0) return make_error(ErrorCode::kAlreadyExists, "message already received");
+    auto st = stmts().get("SELECT 1 FROM inbound_mail WHERE key = ?");
+    if (st.bind(1, in->key).row())
+      return make_error(ErrorCode::kAlreadyExists, "message already received");
     return ok_status();
   }
 
-  static void write_inbound(Session& sql, const core::InboundRecord& r, int64_t case_id) {
-    std::string key = r.key, mailbox = r.mailbox, from = r.from, subject = r.subject,
-                mid = r.message_id, sha = r.raw_sha256, kind = r.kind, disp = r.disposition;
-    long long size = r.raw_size, cid = case_id, at = to_unix_millis(r.received_at);
-    sql << "INSERT INTO inbound_mail(key, mailbox, from_addr, subject, message_id, raw_sha256,"
-           " raw_size, kind, disposition, case_id, received_at)"
-           " VALUES(:k, :m, :f, :s, :mi, :h, :z, :kd, :d, :c, :a)",
-        soci::use(key), soci::use(mailbox), soci::use(from), soci::use(subject), soci::use(mid),
-        soci::use(sha), soci::use(size), soci::use(kind), soci::use(disp), soci::use(cid),
-        soci::use(at);
+  static void write_inbound(Session&, const core::InboundRecord& r, int64_t case_id) {
+    stmts()
+        .get("INSERT INTO inbound_mail(key, mailbox, from_addr, subject, message_id, raw_sha256,"
+             " raw_size, kind, disposition, case_id, received_at)"
+             " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(1, r.key)
+        .bind(2, r.mailbox)
+        .bind(3, r.from)
+        .bind(4, r.subject)
+        .bind(5, r.message_id)
+        .bind(6, r.raw_sha256)
+        .bind(7, static_cast<long long>(r.raw_size))
+        .bind(8, r.kind)
+        .bind(9, r.disposition)
+        .bind(10, static_cast<long long>(case_id))
+        .bind(11, to_unix_millis(r.received_at))
+        .run();
   }
 
-  static void write_outbox(Session& sql, const std::vector<core::OutboxMessage>& out,
+  static void write_outbox(Session&, const std::vector<core::OutboxMessage>& out,
                            int64_t case_id) {
     for (const auto& m : out) {
-      long long cid = m.case_id ? m.case_id : case_id, automatic = m.automatic ? 1 : 0,
-                attempts = m.attempts, next_at = to_unix_millis(m.next_attempt_at),
-                created = to_unix_millis(m.created_at);
-      std::string kind = m.kind, from = m.envelope_from, status = m.status, err = m.last_error;
-      std::string rcpts = Json(m.recipients).dump();
-      std::string first = m.recipients.empty() ? "" : lower(m.recipients.front());
-      std::string doc = sql::outbound_to_doc(m.mail);
-      sql << "INSERT INTO outbox(case_id, kind, envelope_from, recipients, first_recipient,"
-             " mail, automatic, status, attempts, next_attempt_at, last_error, created_at)"
-             " VALUES(:c, :k, :f, :r, :fr, :m, :a, :s, :n, :na, :e, :ca)",
-          soci::use(cid), soci::use(kind), soci::use(from), soci::use(rcpts), soci::use(first),
-          soci::use(doc), soci::use(automatic), soci::use(status), soci::use(attempts),
-          soci::use(next_at), soci::use(err), soci::use(created);
+      const std::string rcpts = Json(m.recipients).dump();
+      const std::string first = m.recipients.empty() ? "" : lower(m.recipients.front());
+      const std::string doc = sql::outbound_to_doc(m.mail);
+      stmts()
+          .get("INSERT INTO outbox(case_id, kind, envelope_from, recipients, first_recipient,"
+               " mail, automatic, status, attempts, next_attempt_at, last_error, created_at)"
+               " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+          .bind(1, static_cast<long long>(m.case_id ? m.case_id : case_id))
+          .bind(2, m.kind)
+          .bind(3, m.envelope_from)
+          .bind(4, rcpts)
+          .bind(5, first)
+          .bind(6, doc)
+          .bind(7, m.automatic ? 1LL : 0LL)
+          .bind(8, m.status)
+          .bind(9, static_cast<long long>(m.attempts))
+          .bind(10, to_unix_millis(m.next_attempt_at))
+          .bind(11, m.last_error)
+          .bind(12, to_unix_millis(m.created_at))
+          .run();
     }
   }
 
@@ -366,12 +395,12 @@ class SqliteStore::Impl {
     const long long case_id = ch.after.id;
     for (const auto& b : ch.blobs) put_blob(sql, b);
     if (ch.inbound) write_inbound(sql, *ch.inbound, case_id);
-    for (const auto& id : ch.thread_ids) {
-      std::string mid = id;
-      long long cid = case_id;
-      sql << "INSERT OR REPLACE INTO mail_threads(message_id, case_id) VALUES(:m, :c)",
-          soci::use(mid), soci::use(cid);
-    }
+    for (const auto& id : ch.thread_ids)
+      stmts()
+          .get("INSERT OR REPLACE INTO mail_threads(message_id, case_id) VALUES(?, ?)")
+          .bind(1, id)
+          .bind(2, case_id)
+          .run();
     write_outbox(sql, ch.outbox, case_id);
   }
 
@@ -388,22 +417,27 @@ class SqliteStore::Impl {
 
   static void insert_case(Session& sql, const core::Change& ch) {
     const core::Case& c = ch.after;
-    long long id = c.id, level = c.level, assignee = c.assignee_id.value_or(0),
-              created = to_unix_millis(c.created_at), updated = to_unix_millis(c.updated_at);
-    std::string type(core::to_string(c.type)), status(core::to_string(c.status)),
-        severity(core::to_string(c.severity)), account = c.account, doc = sql::case_to_doc(c);
-    long long next_at = c.sla.next_timer_at ? to_unix_millis(*c.sla.next_timer_at) : 0;
-    soci::indicator next_ind = c.sla.next_timer_at ? soci::i_ok : soci::i_null;
-    sql << "INSERT INTO cases(id, type, status, level, severity, account, assignee_id,"
-           " created_at, updated_at, doc, sla_next_at)"
-           " VALUES(:id, :t, :s, :l, :sv, :a, :as, :c, :u, :d, :n)",
-        soci::use(id), soci::use(type), soci::use(status), soci::use(level),
-        soci::use(severity), soci::use(account), soci::use(assignee), soci::use(created),
-        soci::use(updated), soci::use(doc), soci::use(next_at, next_ind);
-    std::string subject = c.subject, body = sql::case_search_text(c),
-                messages = messages_text(ch.events);
-    sql << "INSERT INTO case_text(rowid, subject, body, messages) VALUES(:id, :s, :b, :m)",
-        soci::use(id), soci::use(subject), soci::use(body), soci::use(messages);
+    const std::string type(core::to_string(c.type)), status(core::to_string(c.status)),
+        severity(core::to_string(c.severity)), doc = sql::case_to_doc(c);
+    {
+      auto st = stmts().get(
+          "INSERT INTO cases(id, type, status, level, severity, account, assignee_id,"
+          " created_at, updated_at, doc, sla_next_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      st.bind(1, c.id).bind(2, type).bind(3, status).bind(4, static_cast<long long>(c.level));
+      st.bind(5, severity).bind(6, c.account).bind(7, c.assignee_id.value_or(0));
+      st.bind(8, to_unix_millis(c.created_at)).bind(9, to_unix_millis(c.updated_at)).bind(10, doc);
+      if (c.sla.next_timer_at) st.bind(11, to_unix_millis(*c.sla.next_timer_at));
+      else st.bind_null(11);
+      st.run();
+    }
+    const std::string body = sql::case_search_text(c), messages = messages_text(ch.events);
+    stmts()
+        .get("INSERT INTO case_text(rowid, subject, body, messages) VALUES(?, ?, ?, ?)")
+        .bind(1, c.id)
+        .bind(2, c.subject)
+        .bind(3, body)
+        .bind(4, messages)
+        .run();
     write_events(sql, ch.events);
     write_billable(sql, ch.billable);
     write_notifications(sql, ch.notifications);
@@ -413,39 +447,44 @@ class SqliteStore::Impl {
 
   static void update_case(Session& sql, const core::Case& before, const core::Change& ch) {
     const core::Case& c = ch.after;
-    long long id = c.id, level = c.level, assignee = c.assignee_id.value_or(0),
-              updated = to_unix_millis(c.updated_at);
-    std::string status(core::to_string(c.status)), severity(core::to_string(c.severity)),
-        account = c.account, doc = sql::case_to_doc(c);
-    long long next_at = c.sla.next_timer_at ? to_unix_millis(*c.sla.next_timer_at) : 0;
-    soci::indicator next_ind = c.sla.next_timer_at ? soci::i_ok : soci::i_null;
-    sql << "UPDATE cases SET status = :s, level = :l, severity = :sv, account = :a,"
-           " assignee_id = :as, updated_at = :u, doc = :d, sla_next_at = :n WHERE id = :id",
-        soci::use(status), soci::use(level), soci::use(severity), soci::use(account),
-        soci::use(assignee), soci::use(updated), soci::use(doc), soci::use(next_at, next_ind),
-        soci::use(id);
-    std::string body = sql::case_search_text(c), added = messages_text(ch.events);
-    if (!added.empty()) {
-      sql << "UPDATE case_text SET messages = messages || :m WHERE rowid = :id",
-          soci::use(added), soci::use(id);
+    const std::string status(core::to_string(c.status)), severity(core::to_string(c.severity)),
+        doc = sql::case_to_doc(c);
+    {
+      auto st = stmts().get(
+          "UPDATE cases SET status = ?, level = ?, severity = ?, account = ?, assignee_id = ?,"
+          " updated_at = ?, doc = ?, sla_next_at = ? WHERE id = ?");
+      st.bind(1, status).bind(2, static_cast<long long>(c.level)).bind(3, severity);
+      st.bind(4, c.account).bind(5, c.assignee_id.value_or(0));
+      st.bind(6, to_unix_millis(c.updated_at)).bind(7, doc);
+      if (c.sla.next_timer_at) st.bind(8, to_unix_millis(*c.sla.next_timer_at));
+      else st.bind_null(8);
+      st.bind(9, c.id).run();
     }
-    if (body != sql::case_search_text(before) || c.subject != before.subject) {
-      std::string subject = c.subject;
-      sql << "UPDATE case_text SET subject = :s, body = :b WHERE rowid = :id",
-          soci::use(subject), soci::use(body), soci::use(id);
-    }
+    const std::string added = messages_text(ch.events);
+    if (!added.empty())
+      stmts()
+          .get("UPDATE case_text SET messages = messages || ? WHERE rowid = ?")
+          .bind(1, added)
+          .bind(2, c.id)
+          .run();
+    const std::string body = sql::case_search_text(c);
+    if (body != sql::case_search_text(before) || c.subject != before.subject)
+      stmts()
+          .get("UPDATE case_text SET subject = ?, body = ? WHERE rowid = ?")
+          .bind(1, c.subject)
+          .bind(2, body)
+          .bind(3, c.id)
+          .run();
     write_events(sql, ch.events);
     write_billable(sql, ch.billable);
     write_notifications(sql, ch.notifications);
     write_mail_part(sql, ch);
   }
 
-  static Result<std::optional<core::Case>> read_case(Session& sql, long long id) {
-    std::string doc;
-    soci::indicator ind;
-    sql << "SELECT doc FROM cases WHERE id = :id", soci::use(id), soci::into(doc, ind);
-    if (!sql.got_data()) return std::optional<core::Case>();
-    auto c = sql::case_from_doc(doc);
+  static Result<std::optional<core::Case>> read_case(Session&, long long id) {
+    auto st = stmts().get("SELECT doc FROM cases WHERE id = ?");
+    if (!st.bind(1, id).row()) return std::optional<core::Case>();
+    auto c = sql::case_from_doc(st.text_at(0));
     if (!c.ok()) return c.error();
     return std::optional<core::Case>(std::move(c).value());
   }
@@ -1253,72 +1292,59 @@ Result<int64_t> SqliteStore::set_email_failure(const std::string& email, const s
 
 namespace {
 
-// SOCI types SQLite's INTEGER columns by their declared type and value; read any of them.
-long long int_at(soci::row& r, std::size_t i) {
-  if (r.get_indicator(i) == soci::i_null) return 0;
-  switch (r.get_properties(i).get_data_type()) {
-    case soci::dt_integer: return r.get<int>(i);
-    case soci::dt_long_long: return r.get<long long>(i);
-    case soci::dt_unsigned_long_long: return static_cast<long long>(r.get<unsigned long long>(i));
-    case soci::dt_double: return static_cast<long long>(r.get<double>(i));
-    default: return std::stoll(r.get<std::string>(i));
-  }
-}
+constexpr const char* kInboundSelect =
+    "SELECT key, mailbox, from_addr, subject, message_id, raw_sha256, raw_size, kind,"
+    " disposition, case_id, received_at FROM inbound_mail WHERE key = ?";
 
-core::InboundRecord inbound_of(soci::row& r) {
+core::InboundRecord inbound_of(const sqlite::Stmt& r) {
   core::InboundRecord x;
-  x.key = r.get<std::string>(0);
-  x.mailbox = r.get<std::string>(1);
-  x.from = r.get<std::string>(2);
-  x.subject = r.get<std::string>(3);
-  x.message_id = r.get<std::string>(4);
-  x.raw_sha256 = r.get<std::string>(5);
-  x.raw_size = int_at(r, 6);
-  x.kind = r.get<std::string>(7);
-  x.disposition = r.get<std::string>(8);
-  x.case_id = int_at(r, 9);
-  x.received_at = from_unix_millis(int_at(r, 10));
+  x.key = r.text_at(0);
+  x.mailbox = r.text_at(1);
+  x.from = r.text_at(2);
+  x.subject = r.text_at(3);
+  x.message_id = r.text_at(4);
+  x.raw_sha256 = r.text_at(5);
+  x.raw_size = r.int_at(6);
+  x.kind = r.text_at(7);
+  x.disposition = r.text_at(8);
+  x.case_id = r.int_at(9);
+  x.received_at = from_unix_millis(r.int_at(10));
   return x;
 }
 
-constexpr const char* kOutboxColumns =
-    "id, case_id, kind, envelope_from, recipients, mail, automatic, status, attempts,"
-    " next_attempt_at, last_error, created_at, sent_at";
+#define ESCALA_OUTBOX_COLUMNS                                                              \
+  "id, case_id, kind, envelope_from, recipients, mail, automatic, status, attempts,"       \
+  " next_attempt_at, last_error, created_at, sent_at"
 
-core::OutboxMessage outbox_of(soci::row& r) {
+core::OutboxMessage outbox_of(const sqlite::Stmt& r) {
   core::OutboxMessage m;
-  m.id = int_at(r, 0);
-  m.case_id = int_at(r, 1);
-  m.kind = r.get<std::string>(2);
-  m.envelope_from = r.get<std::string>(3);
-  Json rc = Json::parse(r.get<std::string>(4), nullptr, false);
+  m.id = r.int_at(0);
+  m.case_id = r.int_at(1);
+  m.kind = r.text_at(2);
+  m.envelope_from = r.text_at(3);
+  Json rc = Json::parse(r.text_at(4), nullptr, false);
   if (rc.is_array())
     for (const auto& x : rc)
       if (x.is_string()) m.recipients.push_back(x.get<std::string>());
-  m.mail = sql::outbound_from_doc(r.get<std::string>(5));
-  m.automatic = int_at(r, 6) != 0;
-  m.status = r.get<std::string>(7);
-  m.attempts = static_cast<int>(int_at(r, 8));
-  m.next_attempt_at = from_unix_millis(int_at(r, 9));
-  m.last_error = r.get<std::string>(10);
-  m.created_at = from_unix_millis(int_at(r, 11));
-  if (r.get_indicator(12) != soci::i_null) m.sent_at = from_unix_millis(int_at(r, 12));
+  m.mail = sql::outbound_from_doc(r.text_at(5));
+  m.automatic = r.int_at(6) != 0;
+  m.status = r.text_at(7);
+  m.attempts = static_cast<int>(r.int_at(8));
+  m.next_attempt_at = from_unix_millis(r.int_at(9));
+  m.last_error = r.text_at(10);
+  m.created_at = from_unix_millis(r.int_at(11));
+  if (!r.null_at(12)) m.sent_at = from_unix_millis(r.int_at(12));
   return m;
 }
 
 }  // namespace
 
-Result<std::optional<core::InboundRecord>> SqliteStore::find_inbound(const std::string& key_in) {
+Result<std::optional<core::InboundRecord>> SqliteStore::find_inbound(const std::string& key) {
   try {
     auto lease = impl_->lease();
-    std::string key = key_in;
-    soci::rowset<soci::row> rs = ((*lease).prepare
-                                  << "SELECT key, mailbox, from_addr, subject, message_id,"
-                                     " raw_sha256, raw_size, kind, disposition, case_id,"
-                                     " received_at FROM inbound_mail WHERE key = :k",
-                                  soci::use(key));
-    for (auto& r : rs) return std::optional<core::InboundRecord>(inbound_of(r));
-    return std::optional<core::InboundRecord>();
+    auto st = lease.reader().cache.get(kInboundSelect);
+    if (!st.bind(1, key).row()) return std::optional<core::InboundRecord>();
+    return std::optional<core::InboundRecord>(inbound_of(st));
   } catch (const std::exception& e) {
     return db_error(e);
   }
@@ -1384,19 +1410,22 @@ Result<std::optional<std::string>> SqliteStore::get_blob(const std::string& sha2
 Result<std::vector<core::OutboxMessage>> SqliteStore::claim_outbox(Instant now, Millis lease,
                                                                    int limit) {
   std::vector<core::OutboxMessage> out;
-  auto st = impl_->write([&](Session& s) -> Status {
-    long long at = to_unix_millis(now), until = to_unix_millis(now + lease), n = limit;
-    soci::rowset<soci::row> rs =
-        (s.prepare << "SELECT " << kOutboxColumns
-                   << " FROM outbox WHERE status IN ('pending', 'sending')"
-                      " AND next_attempt_at <= :now ORDER BY next_attempt_at, id LIMIT :n",
-         soci::use(at), soci::use(n));
-    for (auto& r : rs) out.push_back(outbox_of(r));
+  auto st = impl_->write([&](Session&) -> Status {
+    out.clear();  // a batch that failed is run again alone
+    {
+      auto q = Impl::stmts().get("SELECT " ESCALA_OUTBOX_COLUMNS
+                                 " FROM outbox WHERE status IN ('pending', 'sending')"
+                                 " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?");
+      q.bind(1, to_unix_millis(now)).bind(2, static_cast<long long>(limit));
+      while (q.row()) out.push_back(outbox_of(q));
+    }
     for (auto& m : out) {
-      long long id = m.id;
-      s << "UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
-           " next_attempt_at = :u WHERE id = :i",
-          soci::use(until), soci::use(id);
+      Impl::stmts()
+          .get("UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
+               " next_attempt_at = ? WHERE id = ?")
+          .bind(1, to_unix_millis(now + lease))
+          .bind(2, m.id)
+          .run();
       m.status = "sending";
       ++m.attempts;
       m.next_attempt_at = now + lease;
@@ -1454,13 +1483,11 @@ Result<std::optional<Instant>> SqliteStore::next_outbox_due() {
 Result<std::vector<core::OutboxMessage>> SqliteStore::outbox_for_case(int64_t case_id) {
   try {
     auto lease = impl_->lease();
-    long long cid = case_id;
     std::vector<core::OutboxMessage> out;
-    soci::rowset<soci::row> rs =
-        ((*lease).prepare << "SELECT " << kOutboxColumns
-                          << " FROM outbox WHERE case_id = :c ORDER BY id LIMIT 1000",
-         soci::use(cid));
-    for (auto& r : rs) out.push_back(outbox_of(r));
+    auto q = lease.reader().cache.get("SELECT " ESCALA_OUTBOX_COLUMNS
+                                      " FROM outbox WHERE case_id = ? ORDER BY id LIMIT 1000");
+    q.bind(1, case_id);
+    while (q.row()) out.push_back(outbox_of(q));
     return out;
   } catch (const std::exception& e) {
     return db_error(e);
@@ -1485,9 +1512,9 @@ Result<std::vector<std::pair<std::string, int64_t>>> SqliteStore::outbox_counts(
   try {
     auto lease = impl_->lease();
     std::vector<std::pair<std::string, int64_t>> out;
-    soci::rowset<soci::row> rs =
-        ((*lease).prepare << "SELECT status, count(*) FROM outbox GROUP BY status ORDER BY status");
-    for (auto& r : rs) out.emplace_back(r.get<std::string>(0), int_at(r, 1));
+    auto q = lease.reader().cache.get(
+        "SELECT status, count(*) FROM outbox GROUP BY status ORDER BY status");
+    while (q.row()) out.emplace_back(q.text_at(0), q.int_at(1));
     return out;
   } catch (const std::exception& e) {
     return db_error(e);
