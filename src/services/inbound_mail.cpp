@@ -44,6 +44,17 @@ std::string cut_utf8(std::string s, size_t max) {
   return s;
 }
 
+// The same for a one-line value (a subject): the mark stays on the line, and within `max`.
+std::string cut_utf8_line(std::string s, size_t max) {
+  static constexpr std::string_view kMark = " […]";
+  if (s.size() <= max) return s;
+  size_t n = max - kMark.size();
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  s.resize(n);
+  s += kMark;
+  return s;
+}
+
 std::string ledger_key(const core::MailMessage& m) {
   if (!m.message_id.empty() && m.message_id.size() <= 900) return "mid:" + m.message_id;
   return "sha256:" + m.raw_sha256;
@@ -186,7 +197,7 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
   record.key = out.key;
   record.mailbox = box->address;
   record.from = lower(msg.from.address);
-  record.subject = cut_utf8(msg.subject, 300);
+  record.subject = cut_utf8_line(msg.subject, 300);
   record.message_id = msg.message_id.size() <= 900 ? msg.message_id : "";
   record.raw_sha256 = msg.raw_sha256;
   record.raw_size = static_cast<int64_t>(raw.size());
@@ -219,7 +230,7 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
         std::string why = "bounced";
         for (const auto& d : msg.delivery)
           if (lower(d.recipient) == r) why = (d.status + " " + d.diagnostic);
-        (void)directory_.set_email_failure(r, cut_utf8(why, 500));
+        (void)directory_.set_email_failure(r, cut_utf8_line(why, 500));
       }
     out.disposition = cls.kind == core::MailKind::kBounce ? "bounce" : "ignored";
     record.disposition = out.disposition;
@@ -430,7 +441,7 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
   in.account = sender.account;
   in.contact_id = sender.contact_id;
   in.channel = "email";
-  in.subject = cut_utf8(core::clean_subject(msg.subject, case_service_.number_prefix()), 290);
+  in.subject = cut_utf8_line(core::clean_subject(msg.subject, case_service_.number_prefix()), 290);
   if (in.subject.empty()) in.subject = sender.language == "en" ? "(no subject)" : "(sin asunto)";
   in.description = body.empty() ? cut_utf8(msg.text, settings.max_body_chars) : body;
   if (!linked_from.empty())
