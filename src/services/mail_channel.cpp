@@ -158,10 +158,14 @@ MailSettings MailSettings::from_defaults(const Json& defaults, std::string loop_
   s.public_url = mail.value("public_url", s.public_url);
   s.automatic_per_day = mail.value("automatic_per_day", s.automatic_per_day);
   s.max_attachment_bytes = mail.value("max_attachment_bytes", s.max_attachment_bytes);
+  // Message-IDs ending in this domain are taken for the desk's own mail coming back, so it
+  // is a subdomain no one writes from: mail clients (Apple Mail, Thunderbird) name their
+  // Message-IDs after the sender's domain, and staff at the mailbox domain write to the desk.
   const std::string& first = s.fallback().address;
   auto at = first.find('@');
-  s.message_id_domain = mail.value(
-      "message_id_domain", at == std::string::npos ? s.message_id_domain : first.substr(at + 1));
+  s.message_id_domain =
+      mail.value("message_id_domain", at == std::string::npos ? s.message_id_domain
+                                                               : "escala." + first.substr(at + 1));
   s.loop_token = std::move(loop_token);
   s.link_secret = std::move(link_secret);
   return s;
