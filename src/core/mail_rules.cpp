@@ -476,6 +476,11 @@ bool is_quote_line(std::string_view line) {
 bool is_signature_marker(std::string_view line) {
   auto t = trim_view(line);
   if (t == "--" || t == "-- " || t == "\xE2\x80\x94") return true;
+  // Every phrase below starts with s, g, e or o and is short: test that before folding
+  // (this runs for every line of every message).
+  if (t.empty() || t.size() > 160) return false;
+  const char first = static_cast<char>(std::tolower(static_cast<unsigned char>(t.front())));
+  if (first != 's' && first != 'g' && first != 'e' && first != 'o') return false;
   auto f = trim(fold_for_search(t));
   if (f.size() > 80) return false;
   return starts_with_any(f, {"sent from my ",
@@ -506,7 +511,11 @@ bool is_signature_marker(std::string_view line) {
 // A line made of a marker such as "-----Original Message-----" or "Begin forwarded
 // message:" and nothing else but dashes, underscores, '#', '*' and spaces.
 bool is_separator_marker(std::string_view line) {
-  auto f = fold_for_search(trim_view(line));
+  // Separators are short, and either stand alone or are drawn with - _ # * = or end in ':'.
+  auto t = trim_view(line);
+  if (t.empty() || t.size() > 120) return false;
+  if (t.size() > 40 && t.find_first_of("-_#*=:") == std::string_view::npos) return false;
+  auto f = fold_for_search(t);
   std::string core;
   for (char c : f)
     if (c != '-' && c != '_' && c != '#' && c != '*' && c != '=') core += c;

@@ -894,14 +894,12 @@ Result<core::Account> SqliteStore::update_account(const core::Account& a) {
 
 Result<std::optional<core::Account>> SqliteStore::get_account(const std::string& code) {
   try {
+    // Read for every change of a case of the account: a cached statement.
     auto lease = impl_->lease();
-    AccountRow r;
-    std::string c = code;
-    *lease << "SELECT code, name, timezone, language, contract, created_at FROM accounts"
-              " WHERE code = :c",
-        soci::use(c), soci::into(r.code), soci::into(r.name), soci::into(r.timezone),
-        soci::into(r.language), soci::into(r.contract), soci::into(r.created_at);
-    if (!(*lease).got_data()) return std::optional<core::Account>();
+    auto q = lease.reader().cache.get(
+        "SELECT code, name, timezone, language, contract, created_at FROM accounts WHERE code = ?");
+    if (!q.bind(1, code).row()) return std::optional<core::Account>();
+    AccountRow r{q.text_at(0), q.text_at(1), q.text_at(2), q.text_at(3), q.text_at(4), q.int_at(5)};
     return std::optional<core::Account>(r.to_account());
   } catch (const std::exception& e) {
     return db_error(e);
@@ -1236,22 +1234,19 @@ Result<std::vector<ports::DirectoryStore::DeskEvent>> SqliteStore::desk_events(i
 
 namespace escala::adapters {
 
-Result<std::vector<core::Contact>> SqliteStore::find_contacts_by_email(const std::string& email_in) {
+Result<std::vector<core::Contact>> SqliteStore::find_contacts_by_email(const std::string& email) {
   try {
     auto lease = impl_->lease();
-    long long id = 0, created = 0;
-    std::string key = Impl::lower(email_in), account, name, email, phone, lang, failure;
-    soci::statement st = ((*lease).prepare
-                              << "SELECT id, account, name, email, phone, language, created_at,"
-                                 " email_failure FROM contacts WHERE lower(email) = :e ORDER BY id",
-                          soci::use(key), soci::into(id), soci::into(account), soci::into(name),
-                          soci::into(email), soci::into(phone), soci::into(lang),
-                          soci::into(created), soci::into(failure));
-    st.execute(false);
+    auto q = lease.reader().cache.get(
+        "SELECT id, account, name, email, phone, language, created_at, email_failure"
+        " FROM contacts WHERE lower(email) = ? ORDER BY id");
+    const std::string key = Impl::lower(email);
+    q.bind(1, key);
     std::vector<core::Contact> out;
-    while (st.fetch()) {
-      out.push_back(contact_of(id, account, name, email, phone, lang, created));
-      out.back().email_failure = failure;
+    while (q.row()) {
+      out.push_back(contact_of(q.int_at(0), q.text_at(1), q.text_at(2), q.text_at(3),
+                               q.text_at(4), q.text_at(5), q.int_at(6)));
+      out.back().email_failure = q.text_at(7);
     }
     return out;
   } catch (const std::exception& e) {
@@ -1369,11 +1364,8 @@ Result<std::optional<int64_t>> SqliteStore::case_for_message_ids(
     auto lease = impl_->lease();
     // The most recent id first: a reply's In-Reply-To names the latest message.
     for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
-      std::string mid = *it;
-      long long cid = 0;
-      *lease << "SELECT case_id FROM mail_threads WHERE message_id = :m", soci::use(mid),
-          soci::into(cid);
-      if ((*lease).got_data()) return std::optional<int64_t>(cid);
+      auto q = lease.reader().cache.get("SELECT case_id FROM mail_threads WHERE message_id = ?");
+      if (q.bind(1, *it).row()) return std::optional<int64_t>(q.int_at(0));
     }
     return std::optional<int64_t>();
   } catch (const std::exception& e) {
@@ -1497,12 +1489,12 @@ Result<std::vector<core::OutboxMessage>> SqliteStore::outbox_for_case(int64_t ca
 Result<int64_t> SqliteStore::count_automatic_to(const std::string& address, Instant since) {
   try {
     auto lease = impl_->lease();
-    std::string a = Impl::lower(address);
-    long long at = to_unix_millis(since), n = 0;
-    *lease << "SELECT count(*) FROM outbox WHERE automatic = 1 AND first_recipient = :a"
-              " AND created_at >= :s",
-        soci::use(a), soci::use(at), soci::into(n);
-    return static_cast<int64_t>(n);
+    auto q = lease.reader().cache.get(
+        "SELECT count(*) FROM outbox WHERE automatic = 1 AND first_recipient = ?"
+        " AND created_at >= ?");
+    const std::string a = Impl::lower(address);
+    q.bind(1, a).bind(2, to_unix_millis(since));
+    return q.row() ? static_cast<int64_t>(q.int_at(0)) : int64_t{0};
   } catch (const std::exception& e) {
     return db_error(e);
   }
