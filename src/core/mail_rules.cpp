@@ -268,6 +268,7 @@ std::string report_type_of(const MailMessage& m) {
       if (v.find("delivery-status") != std::string::npos) return "delivery-status";
       if (v.find("disposition-notification") != std::string::npos)
         return "disposition-notification";
+      if (v.find("feedback-report") != std::string::npos) return "feedback-report";
     }
   }
   return "";
@@ -1790,6 +1791,9 @@ MailClass classify_mail(const MailMessage& m, const DeskIdentity& desk) {
   if (auto c = own_loop(m, desk)) return *c;
   if (auto c = bounce_or_delay(m, subject)) return *c;
   if (auto c = read_receipt(m, subject)) return *c;
+  // RFC 5965 abuse reports come from feedback-loop robots, never from a person.
+  if (report_type_of(m) == "feedback-report")
+    return make_class(MailKind::kBulk, "abuse feedback report (RFC 5965)");
   if (auto c = auto_reply(m, subject)) return *c;
   if (auto c = bulk(m)) return *c;
   return make_class(MailKind::kPerson, "no automatic signal");

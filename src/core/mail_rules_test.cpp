@@ -1294,5 +1294,19 @@ TEST(FieldLabel, UnknownFieldFallsBackToItsName) {
   EXPECT_EQ(field_label(CaseType::kRequest, "extension", "en"), "extension");
 }
 
+TEST(Classify, AbuseFeedbackReportIsNeverAPerson) {
+  MailMessage m;
+  m.from = {"FBL", "fbl@isp.example"};
+  m.subject = "Abuse report";
+  m.report_type = "feedback-report";
+  DeskIdentity desk;
+  auto c = classify_mail(m, desk);
+  EXPECT_EQ(c.kind, MailKind::kBulk);
+  MailMessage by_header;
+  by_header.from = {"", "fbl@isp.example"};
+  by_header.headers["content-type"] = "multipart/report; report-type=feedback-report; boundary=x";
+  EXPECT_EQ(classify_mail(by_header, desk).kind, MailKind::kBulk);
+}
+
 }  // namespace
 }  // namespace escala::core

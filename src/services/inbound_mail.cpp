@@ -34,6 +34,19 @@ bool is_public_provider(const std::string& domain) {
   return false;
 }
 
+// Addresses that say no one reads them (noreply@, mailer-daemon@...): a case may still be
+// opened from their mail, but no automatic message is ever sent to them.
+bool is_unattended(const std::string& address) {
+  const std::string local = lower(address.substr(0, address.find('@')));
+  static const char* kLocal[] = {"noreply", "no-reply", "no_reply", "donotreply",
+                                 "do-not-reply", "do_not_reply", "mailer-daemon", "postmaster",
+                                 "bounce", "bounces", "notifications", "notification"};
+  for (const char* l : kLocal)
+    if (local == l || local.rfind(std::string(l) + "+", 0) == 0) return true;
+  return local.rfind("noreply", 0) == 0 || local.rfind("no-reply", 0) == 0 ||
+         local.find("-request") != std::string::npos;  // list command addresses
+}
+
 // Cuts UTF-8 text to at most `max` bytes on a character boundary.
 std::string cut_utf8(std::string s, size_t max) {
   if (s.size() <= max) return s;
@@ -344,9 +357,22 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
       }
     }
   }
+  // The case's mailbox may have its own reopen window (D4a: "per mailbox policy").
+  auto context_of = [&](const core::Case& c) -> Result<core::CaseContext> {
+    auto ctx = case_service_.context_for(c.account);
+    if (!ctx.ok()) return ctx;
+    const Mailbox* own = settings.find(c.mailbox);
+    if (own && own->reopen_days && ctx->policy) {
+      auto p = std::make_shared<core::CasePolicy>(*ctx->policy);
+      p->reopen_window = Seconds{int64_t{*own->reopen_days} * 24 * 3600};
+      ctx->own_policy = p;
+      ctx->policy = p.get();
+    }
+    return ctx;
+  };
   std::string linked_from;
   if (target && target->status == core::CaseStatus::kClosed) {
-    auto ctx = case_service_.context_for(target->account);
+    auto ctx = context_of(*target);
     if (!ctx.ok()) return ctx.error();
     const Seconds window = ctx->policy ? ctx->policy->reopen_window : Seconds{30 * 24 * 3600};
     if (!target->closed_at || now - *target->closed_at > window) {
@@ -356,13 +382,14 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
   }
 
   auto automatic_allowed = [&](const std::string& address) -> bool {
+    if (is_unattended(address)) return false;
     auto n = mail_.count_automatic_to(address, now - Seconds{24 * 3600});
     return n.ok() && n.value() < settings.automatic_per_day;
   };
 
   if (target) {
     const int64_t id = target->id;
-    auto ctx = case_service_.context_for(target->account);
+    auto ctx = context_of(*target);
     if (!ctx.ok()) return ctx.error();
     const bool may_answer = automatic_allowed(target->requester.email.empty()
                                                   ? sender.reply_address
@@ -503,10 +530,13 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
         mailer_.add_customer_mail(total, "missing_data", vars, now, record.message_id, true);
       }
     } else {
-      auto held = core::record_event(total.after, "auto_reply_held",
-                                     {{"to", sender.reply_address},
-                                      {"reason", "automatic messages per day reached"}},
-                                     true, core::Actor::system(), now, *ctx);
+      const bool unattended = is_unattended(sender.reply_address);
+      auto held = core::record_event(
+          total.after, "auto_reply_held",
+          {{"to", sender.reply_address},
+           {"reason", unattended ? "the address takes no replies (noreply, list robot)"
+                                 : "automatic messages per day reached"}},
+          true, core::Actor::system(), now, *ctx);
       if (held.ok()) core::chain(total, std::move(held).value());
     }
     out.disposition = linked_from.empty() ? "new_case" : "linked_case";

@@ -33,8 +33,8 @@ struct Envelope {
 };
 
 struct IngestOutcome {
-  std::string disposition;  // new_case | joined | reopened | confirmed | ignored | bounce |
-                            // duplicate | linked_case
+  std::string disposition;  // new_case | joined | completed | reopened | confirmed |
+                            // linked_case | ignored | bounce | duplicate
   std::string kind;         // core::to_string(MailKind)
   std::string reason;       // why (the filter that decided)
   std::string case_number;  // when a case was created or changed

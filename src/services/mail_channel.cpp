@@ -151,6 +151,8 @@ MailSettings MailSettings::from_defaults(const Json& defaults, std::string loop_
         core::parse_case_type(m.value("default_case_type", "request")).value_or(core::CaseType::kRequest);
     box.language = m.value("language", "es");
     box.queue = m.value("queue", "");
+    if (m.contains("reopen_days") && m["reopen_days"].is_number_integer())
+      box.reopen_days = std::clamp(m["reopen_days"].get<int>(), 0, 3650);
     s.mailboxes.push_back(box);
   }
   const Json mail = defaults.value("mail", Json::object());

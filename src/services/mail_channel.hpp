@@ -24,6 +24,9 @@ struct Mailbox {
   core::CaseType default_type = core::CaseType::kRequest;
   std::string language = "es";
   std::string queue;
+  // A reply to a case of this mailbox closed longer ago than this starts a new case that
+  // links to it (default: the desk's reopen window).
+  std::optional<int> reopen_days;
 };
 
 struct MailSettings {

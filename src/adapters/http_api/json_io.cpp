@@ -225,6 +225,7 @@ Json contact_json(const core::Contact& c) {
               {"email", c.email.empty() ? Json(nullptr) : Json(c.email)},
               {"phone", c.phone.empty() ? Json(nullptr) : Json(c.phone)},
               {"language", c.language},
+              {"email_failure", c.email_failure.empty() ? Json(nullptr) : Json(c.email_failure)},
               {"created_at", format_iso8601(c.created_at)}};
 }
 

@@ -966,36 +966,35 @@ core::Contact contact_of(long long id, const std::string& account, const std::st
 }
 }  // namespace
 
-Result<std::optional<core::Contact>> SqliteStore::get_contact(int64_t id_in) {
+Result<std::optional<core::Contact>> SqliteStore::get_contact(int64_t id) {
   try {
     auto lease = impl_->lease();
-    long long id = id_in, created = 0;
-    std::string account, name, email, phone, lang;
-    *lease << "SELECT account, name, email, phone, language, created_at FROM contacts"
-              " WHERE id = :i",
-        soci::use(id), soci::into(account), soci::into(name), soci::into(email),
-        soci::into(phone), soci::into(lang), soci::into(created);
-    if (!(*lease).got_data()) return std::optional<core::Contact>();
-    return std::optional<core::Contact>(contact_of(id, account, name, email, phone, lang, created));
+    auto q = lease.reader().cache.get(
+        "SELECT id, account, name, email, phone, language, created_at, email_failure"
+        " FROM contacts WHERE id = ?");
+    if (!q.bind(1, id).row()) return std::optional<core::Contact>();
+    core::Contact c = contact_of(q.int_at(0), q.text_at(1), q.text_at(2), q.text_at(3),
+                                 q.text_at(4), q.text_at(5), q.int_at(6));
+    c.email_failure = q.text_at(7);
+    return std::optional<core::Contact>(std::move(c));
   } catch (const std::exception& e) {
     return db_error(e);
   }
 }
 
-Result<std::vector<core::Contact>> SqliteStore::list_contacts(const std::string& account_in) {
+Result<std::vector<core::Contact>> SqliteStore::list_contacts(const std::string& account) {
   try {
     auto lease = impl_->lease();
-    long long id = 0, created = 0;
-    std::string account = account_in, name, email, phone, lang;
-    soci::statement st = ((*lease).prepare << "SELECT id, name, email, phone, language,"
-                                              " created_at FROM contacts WHERE account = :a"
-                                              " ORDER BY id",
-                          soci::use(account), soci::into(id), soci::into(name),
-                          soci::into(email), soci::into(phone), soci::into(lang),
-                          soci::into(created));
-    st.execute(false);
+    auto q = lease.reader().cache.get(
+        "SELECT id, account, name, email, phone, language, created_at, email_failure"
+        " FROM contacts WHERE account = ? ORDER BY id");
+    q.bind(1, account);
     std::vector<core::Contact> out;
-    while (st.fetch()) out.push_back(contact_of(id, account, name, email, phone, lang, created));
+    while (q.row()) {
+      out.push_back(contact_of(q.int_at(0), q.text_at(1), q.text_at(2), q.text_at(3),
+                               q.text_at(4), q.text_at(5), q.int_at(6)));
+      out.back().email_failure = q.text_at(7);
+    }
     return out;
   } catch (const std::exception& e) {
     return db_error(e);
