@@ -512,6 +512,24 @@ Result<Change> reopen(const Case& c, const std::string& reason, const Actor& act
   return r.finish();
 }
 
+Result<Change> identify_customer(const Case& c, const std::string& account,
+                                 std::optional<int64_t> contact_id, const Actor& actor,
+                                 Instant now, const CaseContext& ctx) {
+  if (!actor.is_staff()) return forbid("the support team identifies customers");
+  if (!c.account.empty() && c.account != account && actor.role != Role::kAdmin &&
+      actor.role != Role::kSupervisor && actor.role != Role::kSystem)
+    return forbid("moving a case to another account is for supervisors");
+  if (c.account == account && c.contact_id == contact_id) return Change{c};
+  Recorder r(c, actor, now, ctx);
+  r.c().account = account;
+  if (contact_id) r.c().contact_id = contact_id;
+  r.add("customer_identified",
+        {{"from", c.account.empty() ? Json(nullptr) : Json(c.account)},
+         {"account", account},
+         {"contact", contact_id ? Json(*contact_id) : Json(nullptr)}});
+  return r.finish();
+}
+
 Result<Change> record_event(const Case& c, std::string type, Json data, bool internal,
                             const Actor& actor, Instant now, const CaseContext& ctx) {
   Recorder r(c, actor, now, ctx);

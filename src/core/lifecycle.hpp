@@ -145,6 +145,13 @@ struct CustomerMessage {
 Result<Change> receive_customer_message(const Case& c, const CustomerMessage& m, Instant now,
                                         const CaseContext& ctx);
 
+// Names the customer of a case that came in unidentified (by email from an unknown
+// address): staff only; a case that already has an account may be moved only by a
+// supervisor or an administrator. Records `customer_identified`.
+Result<Change> identify_customer(const Case& c, const std::string& account,
+                                 std::optional<int64_t> contact_id, const Actor& actor,
+                                 Instant now, const CaseContext& ctx);
+
 // Records a fact about the case that changes nothing else (a bounce of mail sent about
 // it, an auto-reply received, an acknowledgement held back by the loop brake...).
 Result<Change> record_event(const Case& c, std::string type, Json data, bool internal,

@@ -268,10 +268,33 @@ Result<core::Case> CaseService::patch(const core::Actor& actor, std::string_view
       return make_error(ErrorCode::kInvalidArgument, "no such agent", "assignee");
     assignee_name = user.value()->name;
   }
+  std::optional<core::Contact> contact;
+  if (patch.contact) {
+    auto found = directory_.get_contact(*patch.contact);
+    if (!found.ok()) return found.error();
+    if (!found.value()) return make_error(ErrorCode::kInvalidArgument, "no such contact", "contact");
+    contact = *found.value();
+    if (!patch.account) patch.account = contact->account;
+    if (contact->account != *patch.account)
+      return make_error(ErrorCode::kInvalidArgument, "the contact is not of that account", "contact");
+  }
+  if (patch.account) {
+    auto acc = directory_.get_account(*patch.account);
+    if (!acc.ok()) return acc.error();
+    if (!acc.value())
+      return make_error(ErrorCode::kInvalidArgument, "no account " + *patch.account, "account");
+  }
   Instant now = clock_.now();
   return mutate(actor, number, [&](const core::Case& c, const core::CaseContext& ctx)
                                    -> Result<core::Change> {
     core::Change total{c, {}, std::nullopt};
+    if (patch.account) {
+      auto ch = core::identify_customer(total.after, *patch.account,
+                                        contact ? std::optional<int64_t>(contact->id) : std::nullopt,
+                                        actor, now, ctx);
+      if (!ch.ok()) return ch.error();
+      core::chain(total, std::move(ch).value());
+    }
     if (patch.fields) {
       auto ch = core::update_fields(total.after, *patch.fields, actor, now, ctx);
       if (!ch.ok()) return ch.error();

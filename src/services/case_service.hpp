@@ -23,6 +23,10 @@ struct CasePatch {
   std::string reason;  // required when the severity differs from the suggestion
   bool set_assignee = false;
   std::optional<int64_t> assignee;  // nullopt with set_assignee: unassign
+  // Staff: the customer of a case that came in unidentified (the account, and a contact
+  // of it).
+  std::optional<std::string> account;
+  std::optional<int64_t> contact;
 };
 
 class CaseService {

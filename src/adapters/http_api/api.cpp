@@ -680,9 +680,19 @@ Response Api::route(const Request& req) {
     if (m != "PATCH") return method_not_allowed("GET, PATCH");
     auto body = body_object();
     if (!body.ok()) return error_response(body.error());
-    if (auto st = only_fields(*body, {"fields", "impact", "severity", "reason", "assignee"}); !st.ok())
+    if (auto st = only_fields(*body, {"fields", "impact", "severity", "reason", "assignee",
+                                      "account", "contact"});
+        !st.ok())
       return error_response(st.error());
     services::CasePatch patch;
+    // Identifying the customer of a case that came in unidentified (email from an unknown
+    // address): staff name the account and, optionally, the contact.
+    auto account = opt_string(*body, "account", 64);
+    if (!account.ok()) return error_response(account.error());
+    patch.account = account.value();
+    auto contact = opt_int(*body, "contact");
+    if (!contact.ok()) return error_response(contact.error());
+    patch.contact = contact.value();
     if (body->contains("fields")) {
       if (!(*body)["fields"].is_object()) return error_response(bad("must be an object", "fields"));
       patch.fields = (*body)["fields"];

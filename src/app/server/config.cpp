@@ -2,6 +2,8 @@
 
 #include <toml++/toml.h>
 
+#include <fstream>
+
 namespace escala::app {
 
 Result<Config> load_config(const std::string& path) {
@@ -16,7 +18,7 @@ Result<Config> load_config(const std::string& path) {
   }
   for (auto&& [section, value] : t) {
     if (section != "http" && section != "auth" && section != "store" && section != "smtp" &&
-        section != "relay" && section != "mail")
+        section != "relay" && section != "mail" && section != "imap")
       return make_error(ErrorCode::kUnknownField, "unknown section", std::string(section.str()));
   }
   if (auto v = t["http"]["max_json_body_bytes"].value<int64_t>()) {
@@ -59,6 +61,39 @@ Result<Config> load_config(const std::string& path) {
     c.relay_connections = static_cast<int>(*v);
   }
   if (auto v = t["mail"]["public_url"].value<std::string>()) c.public_url = *v;
+  if (auto* list = t["imap"].as_array()) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      auto* tab = (*list)[i].as_table();
+      const std::string where = "imap[" + std::to_string(i) + "]";
+      if (!tab) return make_error(ErrorCode::kInvalidArgument, "expected a table", where);
+      Config::Imap m;
+      auto str = [&](const char* key, std::string& out) {
+        if (auto v = (*tab)[key].value<std::string>()) out = *v;
+      };
+      str("url", m.url);
+      str("username", m.username);
+      str("password", m.password);
+      str("mailbox", m.mailbox);
+      str("after_store", m.after_store);
+      if (auto f = (*tab)["password_file"].value<std::string>()) {
+        std::ifstream in(*f);
+        if (!in) return make_error(ErrorCode::kInvalidArgument, "cannot read " + *f, where + ".password_file");
+        std::getline(in, m.password);
+      }
+      if (auto v = (*tab)["starttls"].value<bool>()) m.starttls = *v;
+      if (auto v = (*tab)["verify_peer"].value<bool>()) m.verify_peer = *v;
+      if (auto v = (*tab)["interval_seconds"].value<int64_t>()) {
+        if (*v < 1 || *v > 86400)
+          return make_error(ErrorCode::kInvalidArgument, "must be 1 to 86400", where + ".interval_seconds");
+        m.interval_seconds = static_cast<int>(*v);
+      }
+      if (m.url.empty() || m.username.empty() || m.mailbox.empty())
+        return make_error(ErrorCode::kInvalidArgument, "url, username and mailbox are required", where);
+      c.imap.push_back(std::move(m));
+    }
+  } else if (t.contains("imap")) {
+    return make_error(ErrorCode::kInvalidArgument, "use [[imap]] tables", "imap");
+  }
   return c;
 }
 

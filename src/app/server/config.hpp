@@ -21,8 +21,16 @@
 //   connections = 4        # parallel connections to the relay
 //   [mail]
 //   public_url = "https://desk.example.com"   # for links in emails
+//   [[imap]]               # one table per hosted mailbox to poll
+//   url = "imaps://imap.gmail.com:993/INBOX"
+//   username = "sosporte24@callmyway.com"
+//   password_file = "/etc/escala/imap-sosporte24"   # or password = "…"
+//   mailbox = "sosporte24@callmyway.com"   # the desk mailbox it receives for
+//   after_store = "seen"   # or a folder to move stored messages to
+//   interval_seconds = 30
 
 #include <string>
+#include <vector>
 
 #include "core/result.hpp"
 #include "core/time.hpp"
@@ -42,6 +50,12 @@ struct Config {
   std::string relay_username, relay_password;
   int relay_connections = 4;
   std::string public_url;  // empty: http://<--http address>
+  struct Imap {
+    std::string url, username, password, mailbox, after_store = "seen";
+    bool starttls = false, verify_peer = true;
+    int interval_seconds = 30;
+  };
+  std::vector<Imap> imap;
 };
 
 // An empty path gives the defaults. Unknown keys and bad values are errors.

@@ -18,6 +18,7 @@
 #include "adapters/system_clock/system_clock.hpp"
 #include "app/server/config.hpp"
 #include "app/server/mail_wiring.hpp"
+#include "adapters/imap_poller/imap_poller.hpp"
 #include "adapters/http_api/mail_routes.hpp"
 #include "app/server/openapi.hpp"
 #include "core/calendar.hpp"
@@ -344,6 +345,43 @@ int serve(const ServeOptions& options) {
     spdlog::info("escala taking mail on smtp://{}:{}", options.smtp.substr(0, options.smtp.rfind(':')),
                  smtp->port());
   }
+  // IMAP: one poller (and thread) per hosted mailbox; a message is marked on the server
+  // only after the desk stored it (or already had it).
+  std::vector<std::unique_ptr<adapters::imap::ImapPoller>> pollers;
+  for (const auto& m : config->imap) {
+    adapters::imap::ImapAccount acc;
+    acc.url = m.url;
+    acc.username = m.username;
+    acc.password = m.password;
+    acc.mailbox_address = m.mailbox;
+    acc.after_store = m.after_store;
+    acc.starttls = m.starttls;
+    acc.verify_peer = m.verify_peer;
+    acc.interval = std::chrono::seconds(m.interval_seconds);
+    acc.max_message_bytes = static_cast<uint64_t>(config->smtp_max_message_bytes);
+    if (auto st = adapters::imap::ImapPoller::validate(acc); !st.ok()) {
+      spdlog::critical("imap {}: {}", m.url, st.error().message);
+      return 2;
+    }
+    auto ingest = [&inbound, &outbox](std::string_view raw, const std::string& mailbox)
+        -> Result<std::string> {
+      services::Envelope env;
+      env.recipients = {mailbox};
+      env.source = "imap";
+      auto out = inbound.ingest(raw, env);
+      if (!out.ok()) return out.error();
+      outbox.poke();
+      return out->disposition;
+    };
+    auto log = [url = m.url](adapters::imap::ImapLogLevel level, const std::string& msg) {
+      if (level == adapters::imap::ImapLogLevel::kError) spdlog::error("imap {}: {}", url, msg);
+      else if (level == adapters::imap::ImapLogLevel::kWarning) spdlog::warn("imap {}: {}", url, msg);
+      else spdlog::info("imap {}: {}", url, msg);
+    };
+    pollers.push_back(std::make_unique<adapters::imap::ImapPoller>(acc, ingest, log));
+  }
+  std::vector<std::thread> poller_threads;
+  for (auto& p : pollers) poller_threads.emplace_back([&p] { p->run(); });
   std::vector<std::thread> outbox_threads;
   for (int i = 0; i < (have_relay ? config->relay_connections : 1); ++i)
     outbox_threads.emplace_back([&outbox] { outbox.run(); });
@@ -359,6 +397,8 @@ int serve(const ServeOptions& options) {
   });
   (*server)->run();
   if (smtp) smtp->stop();
+  for (auto& p : pollers) p->stop();
+  for (auto& t : poller_threads) t.join();
   outbox.stop();
   for (auto& t : outbox_threads) t.join();
   scheduler.stop();
