@@ -208,6 +208,32 @@ class EmailDesk(MailDeskCase):
             if r.status != 201:
                 raise RuntimeError(f"cannot create contact {contact}: {r}")
 
+    # ---- unidentified senders --------------------------------------------------------------
+    def test_unknown_sender_on_a_public_provider_is_unidentified_until_staff_name_the_account(self):
+        sent = self.send("Carla <carla.ventas@gmail.com>", "No entran llamadas", FULL_INCIDENT)
+        case = self.case(sent.number)
+        self.assertIsNone(case["account"])
+        self.assertEqual(case["requester"]["email"], "carla.ventas@gmail.com")
+        # Nobody of an account sees it.
+        r = self.api("GET", f"/cases/{sent.number}", as_="acme_cliente")
+        self.assertEqual(r.status, 404, str(r))
+        # Bad names are refused, nothing changes.
+        r = self.api("PATCH", f"/cases/{sent.number}", {"account": "NOPE"}, as_="agente")
+        self.assertError(r, 400, field="account")
+        r = self.api("PATCH", f"/cases/{sent.number}", {"account": "ACME"}, as_="acme_cliente")
+        self.assertIn(r.status, (403, 404), str(r))
+        # An L1 agent names the account: the case moves to it, with its history.
+        r = self.api("PATCH", f"/cases/{sent.number}", {"account": "ACME"}, as_="agente")
+        self.assertEqual(r.status, 200, str(r))
+        self.assertEqual(r.json["account"], "ACME")
+        [ev] = self.events_of(sent.number, "customer_identified")
+        self.assertEqual(ev["data"]["account"], "ACME")
+        self.assertIsNone(ev["data"]["from"])
+        self.assertEqual(self.api("GET", f"/cases/{sent.number}", as_="acme_cliente").status, 200)
+        # Moving it again to another account is for supervisors and administrators.
+        r = self.api("PATCH", f"/cases/{sent.number}", {"account": "GLOBEX"}, as_="agente")
+        self.assertEqual(r.status, 403, str(r))
+
     # ---- 1. a complete incident --------------------------------------------------------------
     def test_incident_with_all_data_opens_the_case_and_acknowledges_with_its_number(self):
         sent = self.send("Ana López <ana@acme.example>", "Llamadas salientes fallan",
