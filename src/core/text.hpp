@@ -18,6 +18,9 @@ std::vector<std::string> search_terms(std::string_view text);
 // separators, at most 254 bytes): the one check every entry point uses.
 bool is_email_address(std::string_view text);
 
+// Appends one code point as UTF-8 (the caller passes a valid scalar value).
+void append_utf8(std::string& out, char32_t code_point);
+
 // True when the bytes are valid UTF-8.
 bool is_valid_utf8(std::string_view text);
 

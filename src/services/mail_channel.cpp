@@ -275,14 +275,19 @@ Json CaseMailer::base_vars(const core::Case& c) const {
               {"status_label", status_label(c.status, language_of(c))}};
 }
 
-void CaseMailer::add_message(core::Change& change, core::OutboxMessage m, Instant now) const {
-  m.case_id = change.after.id;
+void CaseMailer::stamp(core::OutboxMessage& m, const core::Case& c, Instant now) const {
+  m.case_id = c.id;
   m.created_at = now;
   m.next_attempt_at = now;
   m.mail.date = now;
-  m.mail.message_id = new_message_id(change.after.id);
+  m.mail.message_id = new_message_id(c.id);
+  // How Escala recognises its own mail when it comes back (loop protection).
   m.mail.headers.emplace_back("X-Escala-Loop", settings_.loop_token);
-  m.mail.headers.emplace_back("X-Escala-Case", number_of(change.after));
+  m.mail.headers.emplace_back("X-Escala-Case", number_of(c));
+}
+
+void CaseMailer::add_message(core::Change& change, core::OutboxMessage m, Instant now) const {
+  stamp(m, change.after, now);
   // D1: every subject names the case.
   const std::string tag = "[" + number_of(change.after) + "]";
   if (m.mail.subject.find(tag) == std::string::npos) m.mail.subject = tag + " " + m.mail.subject;
@@ -371,13 +376,7 @@ void CaseMailer::decorate(const core::Case& before, core::Change& change,
     m.mail.subject = text.subject;
     m.mail.text = text.text;
     m.mail.auto_submitted = "auto-generated";
-    m.case_id = change.after.id;
-    m.created_at = now;
-    m.next_attempt_at = now;
-    m.mail.date = now;
-    m.mail.message_id = new_message_id(change.after.id);
-    m.mail.headers.emplace_back("X-Escala-Loop", settings_.loop_token);
-    m.mail.headers.emplace_back("X-Escala-Case", number);
+    stamp(m, change.after, now);  // not threaded into the customer's conversation
     change.outbox.push_back(std::move(m));
   }
   (void)before;

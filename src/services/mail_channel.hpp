@@ -108,6 +108,8 @@ class CaseMailer {
 
  private:
   core::Json base_vars(const core::Case& c) const;
+  // Date, Message-ID, loop and case headers, queue times.
+  void stamp(core::OutboxMessage& m, const core::Case& c, Instant now) const;
   void add_message(core::Change& change, core::OutboxMessage m, Instant now) const;
 
   MailSettings settings_;

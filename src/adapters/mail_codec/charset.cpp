@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "core/text.hpp"
+
 namespace escala::adapters::mail_codec_internal {
 namespace {
 
@@ -41,24 +43,6 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
   return need + 1;
 }
 
-void append_code_point(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 // Windows-1252 0x80..0x9F; the five undefined bytes map to the C1 controls, as WHATWG does.
 constexpr uint16_t kCp1252High[32] = {
     0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
@@ -74,9 +58,9 @@ std::string from_windows_1252(std::string_view bytes) {
     if (c < 0x80) {
       out += ch;
     } else if (c < 0xA0) {
-      append_code_point(out, kCp1252High[c - 0x80]);
+      core::append_utf8(out, kCp1252High[c - 0x80]);
     } else {
-      append_code_point(out, c);
+      core::append_utf8(out, c);
     }
   }
   return out;

@@ -8,6 +8,7 @@
 
 #include "adapters/mail_codec/charset.hpp"
 #include "adapters/mail_codec/mail_codec.hpp"
+#include "core/text.hpp"
 
 namespace escala::adapters {
 
@@ -63,24 +64,6 @@ constexpr uint16_t kCp1252[32] = {
     0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
     0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178};
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
@@ -112,7 +95,7 @@ size_t decode_entity(std::string_view s, std::string* text) {
     } else if (value < 0x20 && value != '\t' && value != '\n') {
       value = ' ';
     }
-    append_utf8(*text, value);
+    core::append_utf8(*text, value);
     return i;
   }
   size_t i = 1;
@@ -120,7 +103,7 @@ size_t decode_entity(std::string_view s, std::string* text) {
   std::string_view name = s.substr(1, i - 1);
   for (const auto& entity : kEntities) {
     if (name == entity.name) {
-      if (entity.code_point != 0) append_utf8(*text, entity.code_point);
+      if (entity.code_point != 0) core::append_utf8(*text, entity.code_point);
       if (i < s.size() && s[i] == ';') ++i;
       return i;
     }

@@ -964,6 +964,17 @@ core::Contact contact_of(long long id, const std::string& account, const std::st
   c.created_at = from_unix_millis(created);
   return c;
 }
+
+// Rows of "SELECT id, account, name, email, phone, language, created_at, email_failure".
+std::vector<core::Contact> contacts_from(sqlite::Stmt& q) {
+  std::vector<core::Contact> out;
+  while (q.row()) {
+    out.push_back(contact_of(q.int_at(0), q.text_at(1), q.text_at(2), q.text_at(3),
+                             q.text_at(4), q.text_at(5), q.int_at(6)));
+    out.back().email_failure = q.text_at(7);
+  }
+  return out;
+}
 }  // namespace
 
 Result<std::optional<core::Contact>> SqliteStore::get_contact(int64_t id) {
@@ -972,11 +983,10 @@ Result<std::optional<core::Contact>> SqliteStore::get_contact(int64_t id) {
     auto q = lease.reader().cache.get(
         "SELECT id, account, name, email, phone, language, created_at, email_failure"
         " FROM contacts WHERE id = ?");
-    if (!q.bind(1, id).row()) return std::optional<core::Contact>();
-    core::Contact c = contact_of(q.int_at(0), q.text_at(1), q.text_at(2), q.text_at(3),
-                                 q.text_at(4), q.text_at(5), q.int_at(6));
-    c.email_failure = q.text_at(7);
-    return std::optional<core::Contact>(std::move(c));
+    q.bind(1, id);
+    auto found = contacts_from(q);
+    if (found.empty()) return std::optional<core::Contact>();
+    return std::optional<core::Contact>(std::move(found.front()));
   } catch (const std::exception& e) {
     return db_error(e);
   }
@@ -989,13 +999,7 @@ Result<std::vector<core::Contact>> SqliteStore::list_contacts(const std::string&
         "SELECT id, account, name, email, phone, language, created_at, email_failure"
         " FROM contacts WHERE account = ? ORDER BY id");
     q.bind(1, account);
-    std::vector<core::Contact> out;
-    while (q.row()) {
-      out.push_back(contact_of(q.int_at(0), q.text_at(1), q.text_at(2), q.text_at(3),
-                               q.text_at(4), q.text_at(5), q.int_at(6)));
-      out.back().email_failure = q.text_at(7);
-    }
-    return out;
+    return contacts_from(q);
   } catch (const std::exception& e) {
     return db_error(e);
   }
@@ -1241,13 +1245,7 @@ Result<std::vector<core::Contact>> SqliteStore::find_contacts_by_email(const std
         " FROM contacts WHERE lower(email) = ? ORDER BY id");
     const std::string key = Impl::lower(email);
     q.bind(1, key);
-    std::vector<core::Contact> out;
-    while (q.row()) {
-      out.push_back(contact_of(q.int_at(0), q.text_at(1), q.text_at(2), q.text_at(3),
-                               q.text_at(4), q.text_at(5), q.int_at(6)));
-      out.back().email_failure = q.text_at(7);
-    }
-    return out;
+    return contacts_from(q);
   } catch (const std::exception& e) {
     return db_error(e);
   }
