@@ -964,5 +964,43 @@ class SmtpKill9(MailDeskCase):
         self.assertTrue(set(seen) - {w for w, _ in acked} <= set(unknown))
 
 
+
+class SlaNotificationMail(MailDeskCase):
+    """D6 by email: warnings and breaches reach the assignee and the supervisors at their
+    addresses, not the quiet ones; they are notifications (Auto-Submitted: auto-generated),
+    never part of the customer's conversation."""
+
+    ACCOUNTS = [{"code": "ACME", "name": "Acme Telecom", "timezone": "America/Mexico_City"}]
+    USERS = [("agente", "agent", 1, None), ("jefa", "supervisor", None, None),
+             ("callado", "supervisor", None, None), ("guardia", "agent", 2, None)]
+
+    def test_sla_warning_is_emailed_to_the_assignee_and_supervisors_but_not_the_quiet(self):
+        r = self.api("PATCH", "/me", {"quiet": True}, as_="callado")
+        self.assertEqual(r.status, 200, str(r))
+        case = self.create_case({"type": "incident", "account": "ACME", "subject": "Caída total",
+                                 "description": "Nadie puede llamar", "channel": "phone",
+                                 "fields": {"extension": "204", "direction": "outbound",
+                                            "counterpart_number": "+525512345678",
+                                            "occurred_at": "2026-11-26T10:30:00-06:00"},
+                                 "impact": {"affected": "all", "disruption": "outage"}})
+        n = case["number"]
+        self.assertEqual(case["severity"], "S1")
+        r = self.api("PATCH", f"/cases/{n}", {"assignee": self.users["agente"]["id"]})
+        self.assertEqual(r.status, 200, str(r))
+        # A new S1 alerts the L2 agents at once (default rule), by email too.
+        guardia = self.users["guardia"]["email"]
+        [alert] = self.relay.wait_for(to=guardia, subject_has=f"[{n}]")
+        self.assertEqual(alert.header("Auto-Submitted").strip().lower(), "auto-generated")
+        self.advance(46 * 60)  # past 75 % of the 1 h response target
+        agente, jefa = self.users["agente"]["email"], self.users["jefa"]["email"]
+        [to_agent] = self.relay.wait_for(to=agente, subject_has=f"[{n}]")
+        [to_boss] = self.relay.wait_for(to=jefa, subject_has=f"[{n}]")
+        for m in (to_agent, to_boss):
+            self.assertEqual(m.header("Auto-Submitted").strip().lower(), "auto-generated")
+            self.assertIn(f"/cases/{n}", m.text)
+        self.assertEqual(self.relay.messages(to=self.users["callado"]["email"]), [])
+        # Not threaded into the customer's conversation.
+        self.assertEqual(to_agent.header("In-Reply-To"), "")
+
 if __name__ == "__main__":
     unittest.main()
