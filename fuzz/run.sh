@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fuzz/run.sh [SECONDS]: builds the parse_mail fuzzer with clang (libFuzzer, ASan, UBSan)
 # in build-fuzz/ and runs it for SECONDS (default 60), seeded with the email corpus
-# (/work/shared/corpus/email, or $ESCALA_CORPUS_DIR) and fuzz/regressions/. New inputs go
+# (tests/corpus/email, or $ESCALA_CORPUS_DIR) and fuzz/regressions/. New inputs go
 # to build-fuzz/fuzz-corpus/, crashing inputs to build-fuzz/crashes/ (copy them to
 # fuzz/regressions/ once fixed: mail_codec_test parses every file there).
 set -euo pipefail
@@ -9,7 +9,7 @@ set -euo pipefail
 seconds="${1:-60}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build-fuzz"
-corpus="${ESCALA_CORPUS_DIR:-$root/../shared/corpus/email}"
+corpus="${ESCALA_CORPUS_DIR:-$root/tests/corpus/email}"
 
 if [ ! -f "$build/build.ninja" ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -1,5 +1,5 @@
-// Runs the codec over every message of the public corpus (/work/shared/corpus/email,
-// see its SOURCES.md): no file may crash it or yield invalid UTF-8, and each file has a
+// Runs the codec over every message of the public corpus (tests/corpus/email, a copy of
+// the shared corpus; see its SOURCES.md): no file may crash it or yield invalid UTF-8, and each file has a
 // row of facts read from its content by a person. A file without a row, or a row without
 // a file, fails the test, so the table and the folder cannot drift apart.
 //

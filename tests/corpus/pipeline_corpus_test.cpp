@@ -1,4 +1,4 @@
-// Runs every message of the public corpus (/work/shared/corpus/email, see its SOURCES.md)
+// Runs every message of the public corpus (tests/corpus/email, see its SOURCES.md)
 // through the real inbound pipeline: the GMime codec, services::InboundMail with its
 // filter chain, a real CaseService and CaseMailer over the in-memory store. Each file has
 // a row saying what a person reading it expects the desk to do with it: a message written
