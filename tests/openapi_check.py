@@ -70,7 +70,8 @@ ROUTES = [
     ("post", "/api/v1/cases/{number}/resolve"),
     ("post", "/api/v1/cases/{number}/confirm"),
     ("post", "/api/v1/cases/{number}/reopen"),
-    ("get", "/api/v1/cases/{number}/attachments/{sha256}"),  # mail_routes.cpp
+    ("get", "/api/v1/cases/{number}/attachments/{sha256}"),
+    ("get", "/api/v1/cases/{number}/messages/{sha256}"),  # mail_routes.cpp
     ("get", "/api/v1/cases/{number}/mail"),
     ("post", "/api/v1/mail/inbound"),  # the mail gateway
     ("get", "/api/v1/mail/templates"),

@@ -559,6 +559,7 @@ Result<Change> receive_customer_message(const Case& c, const CustomerMessage& m,
   }
   Json data = {{"body", m.body}, {"channel", m.channel}, {"from", m.sender_email}};
   if (!m.message_id.empty()) data["message_id"] = m.message_id;
+  if (!m.raw_sha256.empty()) data["raw_sha256"] = m.raw_sha256;
   if (!files.empty()) data["attachments"] = files;
   r.add("customer_message", std::move(data));
   const int level = c.resolved_level >= kMinLevel ? c.resolved_level : c.level;

@@ -138,6 +138,7 @@ struct CustomerMessage {
   std::string sender_email;
   std::string body;  // what the customer wrote (quotes and signature stripped)
   std::string message_id;
+  std::string raw_sha256;  // the original message as received (kept, shown to staff)
   std::string channel = "email";
   std::vector<AttachmentRef> attachments;
   CustomerIntent intent = CustomerIntent::kNone;

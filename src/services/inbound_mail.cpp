@@ -255,8 +255,9 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
       if (current.value()) {
         auto ctx = case_service_.context_for((*current)->account);
         if (!ctx.ok()) return ctx.error();
-        Json data = {{"kind", out.kind},  {"reason", cls.reason},
-                     {"from", record.from}, {"subject", record.subject}};
+        Json data = {{"kind", out.kind},     {"reason", cls.reason},
+                     {"from", record.from}, {"subject", record.subject},
+                     {"raw_sha256", record.raw_sha256}};
         if (!cls.failed_recipients.empty()) data["recipients"] = cls.failed_recipients;
         if (!msg.delivery.empty())
           data["status"] = msg.delivery.front().status,
@@ -399,6 +400,7 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
     m.sender_email = sender.address;
     m.body = body.empty() ? cut_utf8(msg.text, settings.max_body_chars) : body;
     m.message_id = record.message_id;
+    m.raw_sha256 = record.raw_sha256;
     m.attachments = files.kept;
     const core::Actor by_mail{0, core::Role::kSystem, core::kMaxLevel, "",
                               sender.name.empty() ? sender.address : sender.name};
@@ -509,6 +511,7 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
       auto& created_event = total.events.front();
       created_event.data["from"] = sender.address;
       created_event.data["mailbox"] = box->address;
+      created_event.data["raw_sha256"] = record.raw_sha256;
       if (!files.kept.empty()) {
         Json list = Json::array();
         for (const auto& a : files.kept)

@@ -208,6 +208,21 @@ class EmailDesk(MailDeskCase):
             if r.status != 201:
                 raise RuntimeError(f"cannot create contact {contact}: {r}")
 
+    # ---- the original is kept ------------------------------------------------------------
+    def test_the_original_message_is_kept_byte_for_byte_and_shown_to_staff_only(self):
+        sent = self.send("Ana López <ana@acme.example>", "Original íntegro",
+                         "> no es cita\n.línea con punto\n" + FULL_INCIDENT)
+        [created] = self.events_of(sent.number, "created")
+        sha = created["data"]["raw_sha256"]
+        r = self.api("GET", f"/cases/{sent.number}/messages/{sha}")
+        self.assertEqual(r.status, 200, str(r))
+        self.assertEqual(r.header("Content-Type"), "message/rfc822")
+        self.assertEqual(r.raw, sent.raw)
+        r = self.api("GET", f"/cases/{sent.number}/messages/{sha}", as_="acme_cliente")
+        self.assertEqual(r.status, 404, str(r))
+        r = self.api("GET", f"/cases/{sent.number}/messages/{'0' * 64}")
+        self.assertEqual(r.status, 404, str(r))
+
     # ---- unidentified senders --------------------------------------------------------------
     def test_unknown_sender_on_a_public_provider_is_unidentified_until_staff_name_the_account(self):
         sent = self.send("Carla <carla.ventas@gmail.com>", "No entran llamadas", FULL_INCIDENT)

@@ -171,7 +171,10 @@ bool Api::is_blocking(const Request& request) {
   auto path_is = [&](std::string_view p) {
     return t.substr(0, p.size()) == p && (t.size() == p.size() || t[p.size()] == '?');
   };
-  if (t.find("/attachments/") != std::string_view::npos) return true;  // blobs may be large
+  // Blobs may be large (attachments, original messages).
+  if (t.find("/attachments/") != std::string_view::npos ||
+      t.find("/messages/") != std::string_view::npos)
+    return true;
   return path_is("/api/v1/cases") || path_is("/api/v1/accounts") ||
          path_is("/api/v1/users") || t.substr(0, 16) == "/api/v1/reports/";
 }

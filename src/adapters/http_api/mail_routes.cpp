@@ -202,6 +202,35 @@ std::optional<Response> MailRoutes::user_route(const Request& req,
     r.headers.emplace_back("Content-Security-Policy", "sandbox; default-src 'none'");
     return r;
   }
+  if (n == 4 && s[0] == "cases" && s[2] == "messages") {
+    // The original of a received message (staff): exactly the bytes that arrived.
+    if (m != "GET") return error_response(make_error(ErrorCode::kInvalidArgument, "use GET"));
+    if (!actor.is_staff())
+      return error_response(make_error(ErrorCode::kNotFound, "no such endpoint"));
+    auto c = cases_.get(actor, s[1]);
+    if (!c.ok()) return error_response(c.error());
+    bool belongs = false;
+    for (int64_t after = 0; !belongs;) {
+      auto page = cases_.events(actor, s[1], after, 1000);
+      if (!page.ok()) return error_response(page.error());
+      for (const auto& e : page->items)
+        belongs = belongs || (e.data.is_object() && e.data.value("raw_sha256", "") == s[3]);
+      if (!page->next_after) break;
+      after = *page->next_after;
+    }
+    if (!belongs || !deps_.store)
+      return error_response(make_error(ErrorCode::kNotFound, "no such message on this case"));
+    auto blob = deps_.store->get_blob(s[3]);
+    if (!blob.ok()) return error_response(blob.error());
+    if (!blob.value())
+      return error_response(make_error(ErrorCode::kNotFound, "no such message on this case"));
+    Response r;
+    r.content_type = "message/rfc822";
+    r.body = std::move(*blob.value());
+    r.headers.emplace_back("Content-Disposition", content_disposition(s[3] + ".eml"));
+    r.headers.emplace_back("Content-Security-Policy", "sandbox; default-src 'none'");
+    return r;
+  }
   if (n == 3 && s[0] == "cases" && s[2] == "mail") {
     if (m != "GET") return error_response(make_error(ErrorCode::kInvalidArgument, "use GET"));
     if (!actor.is_staff())
