@@ -152,7 +152,7 @@ def minutes(hhmm):
 
 
 CALENDARS = [
-    Calendar("support", "Etc/GMT+6", builtin=True, cases=5000,
+    Calendar("support", "Etc/GMT+6", builtin=True, cases=10000,  # issue 3: 10,000 pairs
              week=[[("06:00", "21:00")]] * 5 + [[("07:00", "17:00")]] * 2),
     Calendar("diff-new-york", "America/New_York", cases=1500,
              week=[
