@@ -118,6 +118,61 @@ std::string language_of(const core::Case& c) {
 
 }  // namespace
 
+std::string text_to_html(std::string_view text) {
+  std::string out =
+      "<!doctype html><html><head><meta charset=\"utf-8\"></head>"
+      "<body style=\"font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:1.5;"
+      "color:#1a1a1a\"><div>";
+  auto escape_into = [&out](std::string_view s) {
+    for (char c : s) {
+      switch (c) {
+        case '&': out += "&amp;"; break;
+        case '<': out += "&lt;"; break;
+        case '>': out += "&gt;"; break;
+        case '"': out += "&quot;"; break;
+        case '\'': out += "&#39;"; break;
+        default: out += c;
+      }
+    }
+  };
+  size_t i = 0;
+  int blank_run = 0;
+  while (i <= text.size()) {
+    size_t nl = text.find('\n', i);
+    std::string_view line = text.substr(i, nl == std::string_view::npos ? std::string_view::npos : nl - i);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) {
+      if (++blank_run == 1) out += "</div><div style=\"margin-top:1em\">";
+    } else {
+      blank_run = 0;
+      // Links (our own, e.g. the confirmation link) become clickable; the rest is text.
+      size_t pos = 0;
+      while (pos < line.size()) {
+        size_t http = line.find("http", pos);
+        if (http == std::string_view::npos ||
+            !(line.substr(http).starts_with("http://") || line.substr(http).starts_with("https://"))) {
+          escape_into(line.substr(pos));
+          break;
+        }
+        escape_into(line.substr(pos, http - pos));
+        size_t end = line.find_first_of(" \t<>\"'", http);
+        std::string_view url = line.substr(http, end == std::string_view::npos ? std::string_view::npos : end - http);
+        out += "<a href=\"";
+        escape_into(url);
+        out += "\">";
+        escape_into(url);
+        out += "</a>";
+        pos = http + url.size();
+      }
+      out += "<br>";
+    }
+    if (nl == std::string_view::npos) break;
+    i = nl + 1;
+  }
+  out += "</div></body></html>";
+  return out;
+}
+
 // ---- settings ---------------------------------------------------------------------------------
 
 const Mailbox* MailSettings::find(std::string_view address) const {
@@ -325,6 +380,7 @@ void CaseMailer::add_customer_mail(core::Change& change, const std::string& kind
   m.mail.to = {core::MailAddress{c.requester.name, c.requester.email}};
   m.mail.subject = text.subject;
   m.mail.text = text.text;
+  m.mail.html = text_to_html(text.text);  // the same words, for clients that prefer HTML
   if (!in_reply_to.empty()) m.mail.in_reply_to = {in_reply_to};
   m.mail.auto_submitted = automatic ? "auto-replied" : "";
   add_message(change, std::move(m), now);

@@ -50,6 +50,11 @@ struct MailSettings {
                                     std::string link_secret);
 };
 
+// The HTML alternative of a plain-text message: every character escaped, line breaks
+// kept, blank lines as paragraph breaks, http(s) links clickable. Nothing of the text is
+// ever interpreted as markup (subjects and replies carry what customers wrote).
+std::string text_to_html(std::string_view text);
+
 struct RenderedMail {
   std::string subject;
   std::string text;

@@ -1099,4 +1099,19 @@ TEST_F(OutboxSenderTest, TemporaryFailuresGiveUpAfterMaxAttempts) {
 }
 
 }  // namespace
+// The HTML alternative never lets what a customer wrote become markup.
+TEST(TextToHtml, EscapesEverythingKeepsBreaksAndLinksUrls) {
+  const std::string html = services::text_to_html(
+      "Hola <b>Ana</b> & \"equipo\":\n<img src=x onerror=alert(1)>\n\n"
+      "Confirme aquí: https://desk.example/confirm/CMW-000001?t=ab&x=\"1\"\n");
+  EXPECT_EQ(html.find("<b>"), std::string::npos);
+  EXPECT_EQ(html.find("<img"), std::string::npos);
+  EXPECT_NE(html.find("&lt;img src=x onerror=alert(1)&gt;"), std::string::npos);
+  EXPECT_NE(html.find("Hola &lt;b&gt;Ana&lt;/b&gt; &amp; &quot;equipo&quot;:<br>"), std::string::npos);
+  EXPECT_NE(html.find("<div style=\"margin-top:1em\">"), std::string::npos);  // the blank line
+  // The link stops at the quote; its & is escaped inside the attribute.
+  EXPECT_NE(html.find("<a href=\"https://desk.example/confirm/CMW-000001?t=ab&amp;x=\">"),
+            std::string::npos);
+}
+
 }  // namespace escala::services

@@ -223,6 +223,20 @@ class EmailDesk(MailDeskCase):
         r = self.api("GET", f"/cases/{sent.number}/messages/{'0' * 64}")
         self.assertEqual(r.status, 404, str(r))
 
+    def test_messages_have_an_html_alternative_where_text_stays_text(self):
+        sent = self.send("Ana López <ana@acme.example>", "Alternativa HTML", FULL_INCIDENT)
+        [ack] = self.delivered("ana@acme.example", sent.number)
+        self.assertEqual(ack.msg.get_content_type(), "multipart/alternative")
+        body = "Pruebe <Ctrl>+<Alt> & marque *99 <script>alert(1)</script>"
+        r = self.api("POST", f"/cases/{sent.number}/replies", {"body": body})
+        self.assertEqual(r.status, 201, str(r))
+        reply = self.delivered("ana@acme.example", sent.number, count=2)[1]
+        html = reply.msg.get_body(preferencelist=("html",)).get_content()
+        self.assertNotIn("<script", html)
+        self.assertIn("Pruebe &lt;Ctrl&gt;+&lt;Alt&gt; &amp; marque *99 "
+                      "&lt;script&gt;alert(1)&lt;/script&gt;", html)
+        self.assertIn(body, reply.text)  # the plain part says exactly what the agent wrote
+
     # ---- unidentified senders --------------------------------------------------------------
     def test_unknown_sender_on_a_public_provider_is_unidentified_until_staff_name_the_account(self):
         sent = self.send("Carla <carla.ventas@gmail.com>", "No entran llamadas", FULL_INCIDENT)
