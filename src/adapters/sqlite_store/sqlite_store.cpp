@@ -1182,7 +1182,21 @@ Result<int64_t> SqliteStore::update_open_cases(const ports::CaseMutator& mutate)
         if (!current.ok()) return current.error();
         auto change = mutate(*current);
         if (!change.ok()) return change.error();
-        if (change->events.empty() && sql::case_to_doc(change->after) == doc) continue;
+        if (change->events.empty()) {
+          // Derived state only (due instants, timers): the document and the timer column,
+          // serialised once; nothing searchable or historical changed.
+          const std::string fresh = sql::case_to_doc(change->after);
+          if (fresh == doc) continue;
+          auto st = Impl::stmts().get("UPDATE cases SET doc = ?, sla_next_at = ? WHERE id = ?");
+          st.bind(1, fresh);
+          if (change->after.sla.next_timer_at)
+            st.bind(2, to_unix_millis(*change->after.sla.next_timer_at));
+          else
+            st.bind_null(2);
+          st.bind(3, static_cast<long long>(id)).run();
+          ++changed;
+          continue;
+        }
         Impl::update_case(sql, *current, *change);
         ++changed;
       }
