@@ -15,7 +15,17 @@ build_pkgs=(
 test_pkgs=(
   python3 curl sqlite3 wrk libbusiness-hours-perl
   python3-aiosmtpd dovecot-imapd swaks libnet-ssleay-perl s-nail mutt clang
+  # The PostgreSQL store's tests start their own server (initdb + pg_ctl on loopback).
+  # On Debian 12 postgresql-15 itself provides postgresql-contrib-15 (unaccent): that
+  # name is virtual, and dpkg-query would report it missing on every run.
+  postgresql-15
+  chromium   # the web console's browser tests (playwright-core drives it; nothing downloads a browser)
 )
+# The web console is built with Node and npm (web/). A Node already on PATH (e.g. a newer
+# one from NodeSource) is kept: Debian's packages are installed only when it is missing.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  build_pkgs+=(nodejs npm)
+fi
 
 want=()
 case "${1:-all}" in

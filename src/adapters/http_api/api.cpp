@@ -1,5 +1,6 @@
 #include "adapters/http_api/api.hpp"
 #include "adapters/http_api/mail_routes.hpp"
+#include "adapters/http_api/static_files.hpp"
 
 #include <boost/url/parse.hpp>
 #include <charconv>
@@ -208,6 +209,8 @@ Response Api::route(const Request& req) {
   }
   if (options_.mail)
     if (auto r = options_.mail->public_route(req, seg)) return std::move(*r);
+  if (options_.web)  // the console's files and client-side routes (never under /api/)
+    if (auto r = options_.web->serve(req, seg)) return std::move(*r);
   if (seg.size() < 2 || seg[0] != "api" || seg[1] != "v1") return not_found_route();
   const std::vector<std::string> s(seg.begin() + 2, seg.end());
   const size_t n = s.size();

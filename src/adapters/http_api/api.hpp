@@ -25,6 +25,9 @@ struct ApiOptions {
   // The email channel's routes (mail gateway, attachments, confirmation link); absent in
   // unit tests that do not need them.
   class MailRoutes* mail = nullptr;
+  // The web console (`serve --web-root`): answers GET/HEAD outside /api/ that no route
+  // took; absent when the desk serves no console.
+  const class StaticFiles* web = nullptr;
 };
 
 class Api {

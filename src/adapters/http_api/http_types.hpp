@@ -15,6 +15,8 @@ struct Request {
   std::string content_type;
   std::string body;
   std::string client;  // remote address, for rate limits
+  std::string accept;           // Accept: the console's shell answers text/html navigations
+  std::string accept_encoding;  // Accept-Encoding: precompressed console assets
 };
 
 struct Response {

@@ -141,6 +141,8 @@ class Server::Impl {
         req.target = std::string(msg.target());
         req.authorization = std::string(msg[bhttp::field::authorization]);
         req.content_type = std::string(msg[bhttp::field::content_type]);
+        req.accept = std::string(msg[bhttp::field::accept]);
+        req.accept_encoding = std::string(msg[bhttp::field::accept_encoding]);
         req.body = std::move(msg.body());
         req.client = client;
         if (is_blocking(req)) {

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -117,6 +118,12 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   serve_cmd->add_flag("--test-clock", serve.test_clock,
                       "tests only: POST /api/v1/test/clock moves the desk's time forward");
+  // The console built in this source tree (make build), when it is there.
+  if (std::error_code ec; std::filesystem::is_regular_file(ESCALA_DEFAULT_WEB_ROOT "/index.html", ec))
+    serve.web_root = ESCALA_DEFAULT_WEB_ROOT;
+  serve_cmd->add_option("--web-root", serve.web_root,
+                        "the web console's files (a build of web/); empty: serve no console")
+      ->capture_default_str();
 
   auto* migrate_cmd = cli.add_subcommand("migrate", "create or upgrade the database");
   add_location(migrate_cmd);

@@ -13,6 +13,7 @@
 
 #include "adapters/http_api/api.hpp"
 #include "adapters/http_api/server.hpp"
+#include "adapters/http_api/static_files.hpp"
 #include "adapters/sodium_crypto/sodium_crypto.hpp"
 #include "adapters/system_clock/offset_clock.hpp"
 #include "adapters/system_clock/system_clock.hpp"
@@ -285,6 +286,18 @@ int serve(const ServeOptions& options) {
       outbox.poke();  // retries that fell due are sent now
       return now;
     };
+  }
+  // ---- the web console (--web-root): its files at / beside the API ----
+  std::unique_ptr<adapters::http::StaticFiles> web_console;
+  if (!options.web_root.empty()) {
+    auto opened = adapters::http::StaticFiles::open(options.web_root);
+    if (!opened.ok()) {
+      spdlog::critical("{}", opened.error().message);
+      return 2;
+    }
+    web_console = std::move(*opened);
+    api_options.web = web_console.get();
+    spdlog::info("web console from {}", web_console->root().string());
   }
   adapters::http::Api api(cases, directory, auth, store, api_options, &desk_config);
 

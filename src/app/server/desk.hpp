@@ -44,6 +44,7 @@ struct ServeOptions {
   std::string smtp_relay;  // outbound relay host:port
   std::string config_file;
   bool test_clock = false;  // POST /api/v1/test/clock moves time (tests only)
+  std::string web_root;     // the web console's files (web/dist); empty: no console
 };
 
 // Runs `escala serve` until SIGINT or SIGTERM; returns the process exit code.

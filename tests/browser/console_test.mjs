@@ -1,0 +1,275 @@
+// Browser test of the web console: a real `escala serve` (port 0, temporary data directory)
+// with real data made through the API, driven by playwright-core in Debian's Chromium.
+//
+//   node tests/browser/console_test.mjs            (after `make build`)
+//
+// Environment: ESCALA_BIN (default build/escala), ESCALA_WEB_ROOT (default web/dist),
+// CHROMIUM (default /usr/bin/chromium), ARTIFACTS (screenshots; default
+// build/browser-artifacts). Exits 0 on success, 1 on a failure, 77 when a prerequisite is
+// missing (ctest reports it as skipped).
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync, constants } from 'node:zlib';
+import assert from 'node:assert/strict';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ESCALA_BIN = process.env.ESCALA_BIN || join(ROOT, 'build/escala');
+const WEB_ROOT = process.env.ESCALA_WEB_ROOT || join(ROOT, 'web/dist');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ARTIFACTS = process.env.ARTIFACTS || join(ROOT, 'build/browser-artifacts');
+const JS_BUDGET_GZIP = 250 * 1024; // issue 5: first load below 250 KB of compressed JavaScript
+const ADMIN = { email: 'admin@escala.test', password: 'admin-password-1' };
+const AGENT = { email: 'ana@desk.example', password: 'agent-password-1', name: 'Ana Agente' };
+const HOSTILE = '<img src=x onerror=alert(1)>';
+
+function skip(why) {
+  console.log(`SKIP: ${why}`);
+  process.exit(77);
+}
+for (const [what, path] of [['escala binary', ESCALA_BIN], ['web build (make build)', join(WEB_ROOT, 'index.html')],
+  ['chromium (apt-get install chromium)', CHROMIUM], ['playwright-core (npm ci in web/)', join(ROOT, 'web/node_modules/playwright-core')]])
+  if (!existsSync(path)) skip(`no ${what} at ${path}`);
+
+const { chromium } = createRequire(join(ROOT, 'web/package.json'))('playwright-core');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- the desk ----
+const dataDir = mkdtempSync(join(tmpdir(), 'escala-browser-'));
+execFileSync(ESCALA_BIN, ['user', 'add', '--data-dir', dataDir, '--email', ADMIN.email, '--name', 'Admin',
+  '--role', 'admin', '--password', ADMIN.password], { stdio: ['ignore', 'ignore', 'inherit'] });
+const server = spawn(ESCALA_BIN, ['serve', '--data-dir', dataDir, '--http', '127.0.0.1:0', '--web-root', WEB_ROOT],
+  { stdio: ['ignore', 'ignore', 'pipe'] });
+let serverLog = '';
+server.stderr.on('data', (d) => { serverLog += d; });
+let browser;
+async function cleanup() {
+  if (browser) await browser.close().catch(() => {});
+  if (server.exitCode === null) {
+    const exited = new Promise((r) => server.once('exit', r));
+    server.kill('SIGTERM');
+    await Promise.race([exited, sleep(10000)]);
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+async function waitForPort() {
+  const file = join(dataDir, 'ports.json');
+  for (let i = 0; i < 300; i++) {
+    if (server.exitCode !== null) throw new Error(`escala serve exited ${server.exitCode}: ${serverLog}`);
+    if (existsSync(file)) {
+      try { return JSON.parse(readFileSync(file, 'utf8')).http; } catch { /* being written */ }
+    }
+    await sleep(50);
+  }
+  throw new Error('escala serve did not write ports.json');
+}
+
+let base;
+async function api(method, path, body, token) {
+  const headers = { Accept: 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const r = await fetch(base + '/api/v1' + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const json = r.status === 204 ? null : await r.json();
+  if (!r.ok) throw new Error(`${method} ${path} -> ${r.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+// The JavaScript that index.html makes the browser load first, compressed as it is served.
+function firstLoadJs() {
+  const html = readFileSync(join(WEB_ROOT, 'index.html'), 'utf8');
+  const srcs = [...html.matchAll(/<(?:script[^>]*\ssrc|link[^>]*rel="modulepreload"[^>]*\shref)="([^"]+\.js)"/g)].map((m) => m[1]);
+  assert.ok(srcs.length > 0, 'index.html loads no script');
+  let raw = 0;
+  let gz = 0;
+  for (const src of srcs) {
+    const bytes = readFileSync(join(WEB_ROOT, src.replace(/^\//, '')));
+    raw += bytes.length;
+    gz += gzipSync(bytes, { level: constants.Z_BEST_COMPRESSION }).length;
+  }
+  return { files: srcs.length, raw, gz };
+}
+
+async function main() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  base = `http://127.0.0.1:${await waitForPort()}`;
+
+  // ---- data through the API, as any client would ----
+  const admin = (await api('POST', '/auth/login', ADMIN)).token;
+  await api('POST', '/accounts', { code: 'ACME', name: 'Acme Telecom' }, admin);
+  await api('POST', '/users', { email: AGENT.email, name: AGENT.name, role: 'agent', level: 1, password: AGENT.password, language: 'es' }, admin);
+  const complete = await api('POST', '/cases', {
+    type: 'incident', account: 'ACME', subject: 'Extensión 204 sin audio entrante', channel: 'phone',
+    description: 'El cliente no escucha a quien llama.',
+    fields: { extension: '204', direction: 'inbound', counterpart_number: '+13056445535', occurred_at: '2026-11-26T10:30:00-06:00' },
+    impact: { affected: 'one', disruption: 'serious' },
+  }, admin);
+  const incomplete = await api('POST', '/cases', {
+    type: 'incident', account: 'ACME', subject: 'Llamadas salientes cortadas en la sucursal Zafiro', channel: 'phone',
+    description: 'Las llamadas se cortan a los 30 segundos.',
+    fields: { extension: '310', direction: 'outbound' },
+  }, admin);
+  assert.deepEqual(incomplete.missing_fields.sort(), ['counterpart_number', 'occurred_at']);
+  const hostile = await api('POST', '/cases', {
+    type: 'request', account: 'ACME', subject: `Pregunta ${HOSTILE} factura`, channel: 'email',
+    description: `<script>alert(2)</script> ${HOSTILE}`,
+  }, admin);
+  assert.equal(complete.status, 'open');
+
+  // ---- the server's side of the console ----
+  const shell = await fetch(base + '/cases/' + incomplete.number, { headers: { Accept: 'text/html' } });
+  assert.equal(shell.status, 200);
+  assert.match(shell.headers.get('content-security-policy') ?? '', /default-src 'self'.*frame-ancestors 'none'/);
+  assert.equal(shell.headers.get('cache-control'), 'no-cache');
+  const api404 = await fetch(base + '/nope', { headers: { Accept: 'application/json' } });
+  assert.equal(api404.status, 404);
+  assert.ok((await api404.json()).error);
+  const traversal = await fetch(base + '/assets/%2e%2e/%2e%2e/CMakeLists.txt');
+  assert.equal(traversal.status, 404);
+
+  // ---- the browser ----
+  // launch() gives Chromium a fresh temporary profile (user-data-dir) and removes it on close.
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'es-MX' });
+  const page = await context.newPage();
+  const dialogs = [];
+  const pageErrors = [];
+  page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  const jsBytes = { raw: 0 };
+
+  // Sign-in: Spanish by default, English on the switch, a clear message on wrong credentials.
+  await page.goto(base + '/');
+  await page.waitForSelector('[data-testid=signin-form]');
+  assert.equal(new URL(page.url()).pathname, '/signin');
+  await page.getByRole('heading', { name: 'Iniciar sesión' }).waitFor();
+  await page.click('[data-testid=lang-en]');
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.fill('input[name=email]', AGENT.email);
+  await page.fill('input[name=password]', 'wrong-password');
+  await page.click('button[type=submit]');
+  const err = await page.waitForSelector('[data-testid=signin-error]');
+  assert.equal(await err.textContent(), 'Wrong email or password.');
+  await page.click('[data-testid=lang-es]');
+  await page.getByRole('heading', { name: 'Iniciar sesión' }).waitFor();
+  assert.equal(await page.locator('[data-testid=signin-error]').textContent(), 'Correo o contraseña incorrectos.');
+  await page.screenshot({ path: join(ARTIFACTS, 'signin.png') });
+
+  // The queue.
+  await page.fill('input[name=password]', AGENT.password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('[data-testid=case-row]');
+  assert.equal(new URL(page.url()).pathname, '/cases');
+  assert.equal(await page.locator('[data-testid=case-row]').count(), 3);
+  const hostileRow = page.locator(`[data-testid=case-row][data-number="${hostile.number}"] [data-testid=case-subject]`);
+  assert.equal(await hostileRow.textContent(), `Pregunta ${HOSTILE} factura`);
+  assert.equal(await page.locator('table img, table script').count(), 0, 'a subject became markup');
+  const slaCompleteRow = page.locator(`[data-testid=case-row][data-number="${complete.number}"] [data-testid=sla]`);
+  assert.match(await slaCompleteRow.getAttribute('class'), /sla-(ok|warn|breach)/);
+  await page.click('[data-testid=sort-sla]');
+  assert.equal(await page.locator('[data-testid=case-row]').first().getAttribute('data-number'), complete.number,
+    'the only running clock sorts first');
+  await page.screenshot({ path: join(ARTIFACTS, 'queue.png'), fullPage: true });
+
+  // Search by a word of the subject, accent- and case-insensitively.
+  await page.fill('[data-testid=search]', 'zafiro');
+  await page.press('[data-testid=search]', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=case-row]').length === 1);
+  assert.equal(await page.locator('[data-testid=case-row]').getAttribute('data-number'), incomplete.number);
+  assert.match(page.url(), /q=zafiro/);
+
+  // The case page: missing data highlighted, a reply, an internal note, escalation.
+  await page.click(`[data-testid=case-row][data-number="${incomplete.number}"] [data-testid=case-subject]`);
+  await page.waitForSelector('[data-testid=case-page]');
+  assert.equal(new URL(page.url()).pathname, `/cases/${incomplete.number}`);
+  const missing = await page.locator('[data-testid=field-missing]').evaluateAll((els) => els.map((e) => e.dataset.field).sort());
+  assert.deepEqual(missing, ['counterpart_number', 'occurred_at']);
+  assert.equal(await page.locator('[data-testid=missing-count]').textContent(), 'Faltan 2 datos');
+  await page.fill('[data-testid=composer-body]', '¿Nos indica el número marcado y la hora aproximada?');
+  await page.click('[data-testid=composer-send]');
+  await page.locator('[data-testid=msg-agent]').filter({ hasText: 'número marcado' }).waitFor();
+  await page.click('[data-testid=tab-note]');
+  await page.fill('[data-testid=composer-body]', 'Revisar troncal de la sucursal.');
+  await page.click('[data-testid=composer-send]');
+  const note = page.locator('[data-testid=msg-internal]').filter({ hasText: 'troncal' });
+  await note.waitFor();
+  const [noteBg, replyBg] = await Promise.all([
+    note.evaluate((e) => getComputedStyle(e).backgroundColor),
+    page.locator('[data-testid=msg-agent]').first().evaluate((e) => getComputedStyle(e).backgroundColor),
+  ]);
+  assert.notEqual(noteBg, replyBg, 'internal notes look different from replies');
+  await page.screenshot({ path: join(ARTIFACTS, 'case.png'), fullPage: true });
+  await page.fill('[data-testid=escalate-reason]', 'Requiere revisión de la troncal (N2).');
+  await page.click('[data-testid=escalate]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=case-level]')?.textContent === 'N2'
+    || document.querySelector('[data-testid=case-missing]') !== null);
+  const after = await api('GET', `/cases/${incomplete.number}`, undefined, admin);
+  assert.equal(after.level, 2);
+  const events = (await api('GET', `/cases/${incomplete.number}/events`, undefined, admin)).items;
+  assert.ok(events.some((e) => e.type === 'reply' && !e.internal));
+  assert.ok(events.some((e) => e.type === 'note' && e.internal));
+
+  // The hostile case's page shows its subject and body as text.
+  await page.goto(`${base}/cases/${hostile.number}`);
+  await page.waitForSelector('[data-testid=case-page]');
+  assert.equal(await page.locator('[data-testid=case-title]').textContent(), `Pregunta ${HOSTILE} factura`);
+  assert.equal(await page.locator('main img, main script').count(), 0);
+  assert.deepEqual(dialogs, [], 'a dialog opened');
+
+  // First load: a fresh browser context (empty cache) already signed in, from navigation to
+  // a rendered queue.
+  const token = (await api('POST', '/auth/login', { email: AGENT.email, password: AGENT.password })).token;
+  const fresh = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  await fresh.addInitScript(([t, u]) => {
+    if (!sessionStorage.getItem('escala.token')) {
+      sessionStorage.setItem('escala.token', t);
+      sessionStorage.setItem('escala.user', u);
+    }
+  }, [token, JSON.stringify({ id: 0, email: AGENT.email, name: AGENT.name, role: 'agent', level: 1, account: null, language: 'es', timezone: 'America/Mexico_City' })]);
+  const coldPage = await fresh.newPage();
+  coldPage.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+  coldPage.on('response', async (r) => {
+    if (r.url().endsWith('.js')) jsBytes.raw += Number((await r.allHeaders())['content-length'] ?? 0);
+  });
+  const t0 = performance.now();
+  await coldPage.goto(base + '/cases');
+  await coldPage.waitForSelector('[data-testid=case-row]');
+  const firstLoadMs = performance.now() - t0;
+  const nav = await coldPage.evaluate(() => JSON.stringify(performance.getEntriesByType('navigation')[0]?.toJSON() ?? {}));
+  const domContentLoaded = JSON.parse(nav).domContentLoadedEventEnd ?? 0;
+  await fresh.close();
+
+  const js = firstLoadJs();
+  console.log(`first load (navigation to rendered queue, cold cache): ${firstLoadMs.toFixed(0)} ms `
+    + `(DOMContentLoaded ${Number(domContentLoaded).toFixed(0)} ms)`);
+  console.log(`first-load JavaScript: ${js.files} file(s), ${(js.raw / 1024).toFixed(1)} KiB raw, `
+    + `${(js.gz / 1024).toFixed(1)} KiB gzip (budget ${JS_BUDGET_GZIP / 1024} KiB); `
+    + `on the wire: ${(jsBytes.raw / 1024).toFixed(1)} KiB`);
+  console.log(`screenshots: ${readdirSync(ARTIFACTS).map((f) => join(ARTIFACTS, f)).join(' ')}`);
+  assert.ok(js.gz < JS_BUDGET_GZIP, `first-load JavaScript ${js.gz} bytes gzip is over the budget`);
+  assert.ok(jsBytes.raw > 0 && jsBytes.raw < JS_BUDGET_GZIP, `served JavaScript ${jsBytes.raw} bytes (gzip expected)`);
+  assert.deepEqual(dialogs, [], 'a dialog opened');
+  assert.deepEqual(pageErrors, [], 'the page threw');
+}
+
+try {
+  await main();
+  console.log('browser console test: OK');
+  await cleanup();
+  process.exit(0);
+} catch (e) {
+  console.error('browser console test FAILED:', e);
+  if (serverLog) console.error('--- escala serve log (tail) ---\n' + serverLog.slice(-3000));
+  await cleanup();
+  process.exit(1);
+}
