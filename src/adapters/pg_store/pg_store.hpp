@@ -1,0 +1,105 @@
+#pragma once
+// The scale-out store: PostgreSQL 15 through libpq, shared by any number of `escala serve`
+// nodes. Same ports, same contract and the same logical schema as the SQLite store.
+//
+// Unlike SQLite's single writer, every write is its own transaction on a pooled
+// connection, and concurrent writers (threads or nodes) are ordered by the database:
+// a case update locks the case row (SELECT … FOR UPDATE), case numbers come from a
+// SEQUENCE, the mail ledger's primary key makes a second copy of a message fail with
+// kAlreadyExists, and the outbox is claimed with FOR UPDATE SKIP LOCKED so each message
+// goes to one node. Deadlocks and serialization failures are retried.
+//
+// Numbering: unique and increasing in creation order, but a creation that fails after
+// taking its number (its builder fails, or the database does) leaves a gap.
+
+#include <memory>
+#include <string>
+
+#include "ports/case_store.hpp"
+#include "ports/directory_store.hpp"
+#include "ports/mail_store.hpp"
+
+namespace escala::adapters {
+
+struct PgOptions {
+  // postgresql://USER@HOST:PORT/DB, or libpq key=value pairs.
+  std::string url;
+  int connections = 8;  // pooled connections at most (opened as needed)
+};
+
+class PgStore final : public ports::CaseStore,
+                      public ports::DirectoryStore,
+                      public ports::MailStore {
+ public:
+  // Connects and migrates the database (one node at a time: an advisory lock).
+  static Result<std::unique_ptr<PgStore>> open(const PgOptions& options);
+  ~PgStore() override;
+
+  // The schema version after migration.
+  int schema_version() const;
+
+  Result<core::Case> create(const ports::CaseBuilder& build) override;
+  Result<core::Case> update(int64_t id, const ports::CaseMutator& mutate) override;
+  Result<std::optional<core::Case>> get(int64_t id) override;
+  Result<ports::CasePage> list(const ports::CaseQuery& query) override;
+  Result<ports::EventPage> events(const ports::EventQuery& query) override;
+  Result<std::vector<core::BillableItem>> billable_items(const std::string& account) override;
+  Result<std::optional<Instant>> next_sla_timer() override;
+  Result<std::vector<int64_t>> cases_with_due_timers(Instant now, int limit) override;
+  Result<std::vector<core::Notification>> notifications(int64_t user_id, int64_t before_id,
+                                                        int limit) override;
+
+  Result<core::Account> create_account(const core::Account& account) override;
+  Result<core::Account> update_account(const core::Account& account) override;
+  Result<std::optional<core::Account>> get_account(const std::string& code) override;
+  Result<std::vector<core::Account>> list_accounts(const std::string& after_code,
+                                                   int limit) override;
+  Result<core::Contact> create_contact(const core::Contact& contact) override;
+  Result<std::optional<core::Contact>> get_contact(int64_t id) override;
+  Result<std::vector<core::Contact>> list_contacts(const std::string& account) override;
+  Result<std::vector<core::Contact>> find_contacts_by_email(const std::string& email) override;
+  Result<std::optional<std::string>> account_for_email_domain(const std::string& domain) override;
+  Result<int64_t> set_email_failure(const std::string& email, const std::string& failure) override;
+  Result<core::User> create_user(const core::User& user) override;
+  Result<std::optional<core::User>> get_user(int64_t id) override;
+  Result<std::optional<core::User>> find_user_by_email(const std::string& email) override;
+  Result<std::vector<core::User>> list_users(int64_t after_id, int limit) override;
+  Result<int64_t> count_users() override;
+  Status set_user_quiet(int64_t user_id, bool quiet) override;
+  Result<int64_t> count_accounts() override;
+  Status create_session(const ports::Session& session) override;
+  Result<std::optional<ports::Session>> find_session(const std::string& token_hash) override;
+  Status delete_session(const std::string& token_hash) override;
+  Result<std::optional<core::Json>> get_setting(const std::string& key) override;
+  Status put_setting(const std::string& key, const core::Json& value) override;
+  Status put_setting_with_event(const std::string& key, const core::Json& value,
+                                const DeskEvent& event) override;
+  Result<std::vector<DeskEvent>> desk_events(int64_t before_id, int limit) override;
+  Result<int64_t> update_open_cases(const ports::CaseMutator& mutate) override;
+
+  Result<std::optional<core::InboundRecord>> find_inbound(const std::string& key) override;
+  Status record_inbound(const core::InboundRecord& record,
+                        const std::vector<core::StoredBlob>& blobs,
+                        const std::vector<core::OutboxMessage>& outbox) override;
+  Result<std::optional<int64_t>> case_for_message_ids(
+      const std::vector<std::string>& message_ids) override;
+  Result<std::optional<std::string>> get_blob(const std::string& sha256) override;
+  Result<std::vector<core::OutboxMessage>> claim_outbox(Instant now, Millis lease,
+                                                        int limit) override;
+  Status outbox_sent(int64_t id, Instant at) override;
+  Status outbox_retry(int64_t id, Instant next_at, const std::string& error) override;
+  Status outbox_failed(int64_t id, const std::string& error) override;
+  Result<std::optional<Instant>> next_outbox_due() override;
+  Result<std::vector<core::OutboxMessage>> outbox_for_case(int64_t case_id) override;
+  Result<int64_t> count_automatic_to(const std::string& address, Instant since) override;
+  Result<std::vector<std::pair<std::string, int64_t>>> outbox_counts() override;
+
+  class Impl;
+
+ private:
+  explicit PgStore(std::unique_ptr<Impl> impl);
+  Result<int64_t> count_rows(const char* table);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace escala::adapters
