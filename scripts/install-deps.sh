@@ -19,10 +19,6 @@ test_pkgs=(
   # On Debian 12 postgresql-15 itself provides postgresql-contrib-15 (unaccent): that
   # name is virtual, and dpkg-query would report it missing on every run.
   postgresql-15
-  # The PostgreSQL store's tests start their own server (initdb + pg_ctl on loopback).
-  # On Debian 12 postgresql-15 itself provides postgresql-contrib-15 (unaccent): that
-  # name is virtual, and dpkg-query would report it missing on every run.
-  postgresql-15
   chromium   # the web console's browser tests (playwright-core drives it; nothing downloads a browser)
 )
 # The web console is built with Node and npm (web/). A Node already on PATH (e.g. a newer
