@@ -209,12 +209,20 @@ async function main() {
   ]);
   assert.notEqual(noteBg, replyBg, 'internal notes look different from replies');
   await page.screenshot({ path: join(ARTIFACTS, 'case.png'), fullPage: true });
+  // Fill one of the missing fields; the other stays highlighted.
+  await page.fill('[data-testid=input-counterpart_number]', '+52 55 4170 8422');
+  await page.click('[data-testid=save-fields]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=missing-count]')?.textContent === 'Falta 1 dato');
+  assert.equal(await page.locator('[data-field=counterpart_number] dd').textContent(), '+525541708422');
+  assert.deepEqual(await page.locator('[data-testid=field-missing]').evaluateAll((els) => els.map((e) => e.dataset.field)),
+    ['occurred_at']);
   await page.fill('[data-testid=escalate-reason]', 'Requiere revisión de la troncal (N2).');
   await page.click('[data-testid=escalate]');
   await page.waitForFunction(() => document.querySelector('[data-testid=case-level]')?.textContent === 'N2'
     || document.querySelector('[data-testid=case-missing]') !== null);
   const after = await api('GET', `/cases/${incomplete.number}`, undefined, admin);
   assert.equal(after.level, 2);
+  assert.equal(after.fields.counterpart_number, '+525541708422');
   const events = (await api('GET', `/cases/${incomplete.number}/events`, undefined, admin)).items;
   assert.ok(events.some((e) => e.type === 'reply' && !e.internal));
   assert.ok(events.some((e) => e.type === 'note' && e.internal));

@@ -55,6 +55,7 @@ export function CasePage({ number, user }: { number: string; user: User }) {
   const [reason, setReason] = useState('');
   const [resolution, setResolution] = useState('');
   const [busy, setBusy] = useState(false);
+  const [draft, setDraft] = useState<Record<string, string>>({});
 
   async function reload() {
     try {
@@ -113,6 +114,7 @@ export function CasePage({ number, user }: { number: string; user: User }) {
   const path = `/cases/${encodeURIComponent(c.number)}`;
   const staff = user.role !== 'customer';
   const canEscalate = staff && c.level < 3 && c.status !== 'resolved' && c.status !== 'closed';
+  const canFill = staff && c.status !== 'resolved' && c.status !== 'closed';
   const canResolve = staff && (c.status === 'open' || c.status === 'pending_customer');
   const conversation = events.filter((e) => MESSAGE_TYPES.has(e.type) || (e.type === 'created' && c.description));
   const history = events.filter((e) => !MESSAGE_TYPES.has(e.type));
@@ -242,17 +244,49 @@ export function CasePage({ number, user }: { number: string; user: User }) {
                 {c.missing_fields.length ? m.missingCount(c.missing_fields.length) : m.complete}
               </span>
             </h2>
-            <dl class="fields">
-              {shown.map((name) => {
-                const isMissing = c.missing_fields.includes(name);
-                return (
-                  <div class={isMissing ? 'field missing' : 'field'} data-testid={isMissing ? 'field-missing' : 'field'} data-field={name}>
-                    <dt>{fieldLabel(name)}</dt>
-                    <dd>{isMissing ? m.missing : name === 'occurred_at' ? dateTime(text(c.fields[name]), l) : text(c.fields[name]) || '—'}</dd>
-                  </div>
-                );
-              })}
-            </dl>
+            <form
+              onSubmit={(e) => {
+                e.preventDefault();
+                const fields: Record<string, unknown> = {};
+                for (const [name, v] of Object.entries(draft)) {
+                  if (v === '' && name !== 'ring_groups') continue;
+                  fields[name] = fieldValue(name, v);
+                }
+                if (Object.keys(fields).length) act(() => call('PATCH', path, { fields }), () => setDraft({}));
+              }}
+            >
+              <dl class="fields">
+                {shown.map((name) => {
+                  const isMissing = c.missing_fields.includes(name);
+                  const spec = specs.find((x) => x.name === name);
+                  return (
+                    <div class={isMissing ? 'field missing' : 'field'} data-testid={isMissing ? 'field-missing' : 'field'} data-field={name}>
+                      <dt>
+                        <label for={`f-${name}`}>{fieldLabel(name)}</label>
+                      </dt>
+                      <dd>
+                        {isMissing && canFill ? (
+                          <FieldInput name={name} spec={spec} m={m} value={draft[name] ?? ''} onChange={(v) => setDraft({ ...draft, [name]: v })} />
+                        ) : isMissing ? (
+                          m.missing
+                        ) : name === 'occurred_at' ? (
+                          dateTime(text(c.fields[name]), l)
+                        ) : (
+                          text(c.fields[name]) || '—'
+                        )}
+                      </dd>
+                    </div>
+                  );
+                })}
+              </dl>
+              {canFill && c.missing_fields.length > 0 && (
+                <div class="row end">
+                  <button type="submit" class="primary" disabled={busy || !Object.values(draft).some((v) => v !== '')} data-testid="save-fields">
+                    {m.saveData}
+                  </button>
+                </div>
+              )}
+            </form>
           </section>
           <section class="card">
             <h2>{m.sla}</h2>
@@ -331,3 +365,47 @@ export function CasePage({ number, user }: { number: string; user: User }) {
 }
 
 const specCache: Record<string, FieldSpec[]> = {};
+
+// The API's value for a field typed into the form (the server validates and normalises).
+function fieldValue(name: string, v: string): unknown {
+  if (name === 'direct_number') return v === 'true';
+  if (name === 'ring_groups') return v.split(',').map((x) => x.trim()).filter(Boolean);
+  if (name === 'occurred_at') {
+    const d = new Date(v); // datetime-local: the viewer's zone
+    return isNaN(d.getTime()) ? v : d.toISOString();
+  }
+  return v.trim();
+}
+
+function FieldInput(props: { name: string; spec?: FieldSpec; m: Messages; value: string; onChange: (v: string) => void }) {
+  const { name, spec, m, value, onChange } = props;
+  const common = { id: `f-${name}`, name, 'data-testid': `input-${name}` };
+  if (name === 'direct_number')
+    return (
+      <select {...common} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+        <option value="" />
+        <option value="true">{m.yes}</option>
+        <option value="false">{m.no}</option>
+      </select>
+    );
+  if (spec?.choices?.length)
+    return (
+      <select {...common} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+        <option value="" />
+        {spec.choices.map((ch) => (
+          <option value={ch}>{ch}</option>
+        ))}
+      </select>
+    );
+  if (name === 'occurred_at')
+    return <input {...common} type="datetime-local" value={value} onInput={(e) => onChange(e.currentTarget.value)} />;
+  return (
+    <input
+      {...common}
+      type={name.endsWith('email') ? 'email' : 'text'}
+      placeholder={name === 'ring_groups' ? m.listHint : ''}
+      value={value}
+      onInput={(e) => onChange(e.currentTarget.value)}
+    />
+  );
+}
