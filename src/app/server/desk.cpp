@@ -253,7 +253,6 @@ int serve(const ServeOptions& options) {
   services::OutboxSender outbox(
       store, store, codec,
       [&]() -> std::unique_ptr<ports::MailTransport> {
-        if (!have_relay) return std::make_unique<NoRelay>();
         return std::make_unique<RelayTransport>(relay);
       },
       clock);
@@ -396,7 +395,9 @@ int serve(const ServeOptions& options) {
   std::vector<std::thread> poller_threads;
   for (auto& p : pollers) poller_threads.emplace_back([&p] { p->run(); });
   std::vector<std::thread> outbox_threads;
-  for (int i = 0; i < (have_relay ? config->relay_connections : 1); ++i)
+  // Without a relay nothing is attempted (attempts would run out and fail every message):
+  // the outbox keeps them pending until the desk is started with --smtp-relay.
+  for (int i = 0; i < (have_relay ? config->relay_connections : 0); ++i)
     outbox_threads.emplace_back([&outbox] { outbox.run(); });
   spdlog::info("escala serving http://{}:{} (database {})", http.host, (*server)->port(),
                desk->db_path);

@@ -35,15 +35,6 @@ class RelayTransport final : public ports::MailTransport {
   adapters::smtp::SmtpSender sender_;
 };
 
-// No relay configured: every message waits in the outbox (and says why).
-class NoRelay final : public ports::MailTransport {
- public:
-  ports::SendReport send(const std::string&, const std::vector<std::string>&,
-                         std::string_view) override {
-    return {ports::SendOutcome::kTemporary, 0, "no relay configured (--smtp-relay)"};
-  }
-};
-
 class DeskSmtpHandler final : public adapters::smtp::SmtpHandler {
  public:
   DeskSmtpHandler(services::InboundMail& inbound, std::function<void()> after_store)
