@@ -351,17 +351,6 @@ class PgStore::Impl {
     write_outbox(c, ch.outbox, case_id);
   }
 
-  static std::string messages_text(const std::vector<core::Event>& events) {
-    std::string out;
-    for (const auto& e : events) {
-      auto t = sql::event_search_text(e);
-      if (t.empty()) continue;
-      out += t;
-      out += '\n';
-    }
-    return out;
-  }
-
   static void insert_case(Conn& c, const core::Change& ch) {
     const core::Case& k = ch.after;
     c.exec("INSERT INTO cases(id, type, status, level, severity, account, assignee_id,"
@@ -383,7 +372,7 @@ class PgStore::Impl {
                             : std::nullopt));
     c.exec("INSERT INTO case_text(case_id, subject, body, messages) VALUES($1, $2, $3, $4)",
            Params().i64(k.id).text(k.subject).text(sql::case_search_text(k)).text(
-               messages_text(ch.events)));
+               sql::events_search_text(ch.events)));
     write_events(c, ch.events);
     write_billable(c, ch.billable);
     write_notifications(c, ch.notifications);
@@ -406,7 +395,7 @@ class PgStore::Impl {
                             ? std::optional<long long>(to_unix_millis(*k.sla.next_timer_at))
                             : std::nullopt)
                .i64(k.id));
-    const std::string added = messages_text(ch.events);
+    const std::string added = sql::events_search_text(ch.events);
     if (!added.empty())
       c.exec("UPDATE case_text SET messages = messages || $1 WHERE case_id = $2",
              Params().text(added).i64(k.id));

@@ -256,6 +256,17 @@ core::OutboundMail outbound_from_doc(const std::string& doc) {
   return m;
 }
 
+std::string events_search_text(const std::vector<core::Event>& events) {
+  std::string out;
+  for (const auto& e : events) {
+    auto t = event_search_text(e);
+    if (t.empty()) continue;
+    out += t;
+    out += '\n';
+  }
+  return out;
+}
+
 std::string fts_query(const std::string& text) {
   std::string q;
   for (const auto& term : core::search_terms(text)) {

@@ -3,6 +3,7 @@
 // queries filter on, times as Unix milliseconds. Shared by the SQLite and PostgreSQL stores.
 
 #include <string>
+#include <vector>
 
 #include "core/mail.hpp"
 #include "core/model.hpp"
@@ -20,6 +21,8 @@ std::optional<core::Contract> contract_from_doc(const std::string& doc);
 std::string case_search_text(const core::Case& c);
 // Text of an event that belongs in the index (public messages), else empty.
 std::string event_search_text(const core::Event& e);
+// The indexable text of a change's events, one line per event that has any.
+std::string events_search_text(const std::vector<core::Event>& events);
 
 // An outgoing message as the outbox keeps it (JSON).
 std::string outbound_to_doc(const core::OutboundMail& m);

@@ -404,17 +404,6 @@ class SqliteStore::Impl {
     write_outbox(sql, ch.outbox, case_id);
   }
 
-  static std::string messages_text(const std::vector<core::Event>& events) {
-    std::string out;
-    for (const auto& e : events) {
-      auto t = sql::event_search_text(e);
-      if (t.empty()) continue;
-      out += t;
-      out += '\n';
-    }
-    return out;
-  }
-
   static void insert_case(Session& sql, const core::Change& ch) {
     const core::Case& c = ch.after;
     const std::string type(core::to_string(c.type)), status(core::to_string(c.status)),
@@ -430,7 +419,7 @@ class SqliteStore::Impl {
       else st.bind_null(11);
       st.run();
     }
-    const std::string body = sql::case_search_text(c), messages = messages_text(ch.events);
+    const std::string body = sql::case_search_text(c), messages = sql::events_search_text(ch.events);
     stmts()
         .get("INSERT INTO case_text(rowid, subject, body, messages) VALUES(?, ?, ?, ?)")
         .bind(1, c.id)
@@ -460,7 +449,7 @@ class SqliteStore::Impl {
       else st.bind_null(8);
       st.bind(9, c.id).run();
     }
-    const std::string added = messages_text(ch.events);
+    const std::string added = sql::events_search_text(ch.events);
     if (!added.empty())
       stmts()
           .get("UPDATE case_text SET messages = messages || ? WHERE rowid = ?")
