@@ -15,9 +15,7 @@
 #include <memory>
 #include <string>
 
-#include "ports/case_store.hpp"
-#include "ports/directory_store.hpp"
-#include "ports/mail_store.hpp"
+#include "ports/desk_store.hpp"
 
 namespace escala::adapters {
 
@@ -27,16 +25,15 @@ struct PgOptions {
   int connections = 8;  // pooled connections at most (opened as needed)
 };
 
-class PgStore final : public ports::CaseStore,
-                      public ports::DirectoryStore,
-                      public ports::MailStore {
+class PgStore final : public ports::DeskStore {
  public:
   // Connects and migrates the database (one node at a time: an advisory lock).
   static Result<std::unique_ptr<PgStore>> open(const PgOptions& options);
   ~PgStore() override;
 
   // The schema version after migration.
-  int schema_version() const;
+  int schema_version() const override;
+  bool single_node() const override { return false; }
 
   Result<core::Case> create(const ports::CaseBuilder& build) override;
   Result<core::Case> update(int64_t id, const ports::CaseMutator& mutate) override;

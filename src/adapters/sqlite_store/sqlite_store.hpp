@@ -11,8 +11,7 @@
 #include <string>
 
 #include "ports/case_store.hpp"
-#include "ports/directory_store.hpp"
-#include "ports/mail_store.hpp"
+#include "ports/desk_store.hpp"
 
 namespace escala::adapters {
 
@@ -24,16 +23,15 @@ struct SqliteOptions {
   int max_queue = 10'000;        // pending writes at most; beyond it writers get kUnavailable
 };
 
-class SqliteStore final : public ports::CaseStore,
-                          public ports::DirectoryStore,
-                          public ports::MailStore {
+class SqliteStore final : public ports::DeskStore {
  public:
   // Opens (creating if needed) and migrates the database, then starts the writer.
   static Result<std::unique_ptr<SqliteStore>> open(const SqliteOptions& options);
   ~SqliteStore() override;
 
   // The schema version after migration.
-  int schema_version() const;
+  int schema_version() const override;
+  bool single_node() const override { return true; }
 
   Result<core::Case> create(const ports::CaseBuilder& build) override;
   Result<core::Case> update(int64_t id, const ports::CaseMutator& mutate) override;

@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "adapters/http_api/api.hpp"
+#include "adapters/pg_store/pg_store.hpp"
+#include "adapters/sqlite_store/sqlite_store.hpp"
 #include "adapters/http_api/server.hpp"
 #include "adapters/http_api/static_files.hpp"
 #include "adapters/sodium_crypto/sodium_crypto.hpp"
@@ -36,11 +38,25 @@
 namespace escala::app {
 
 Result<OpenedDesk> open_desk(const DeskLocation& where) {
-  if (!where.db_url.empty() && where.db_url.rfind("sqlite:", 0) != 0)
+  const std::string& url = where.db_url;
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
+    adapters::PgOptions opt;
+    opt.url = url;
+    auto store = adapters::PgStore::open(opt);
+    if (!store.ok()) return store.error();
+    OpenedDesk desk;
+    desk.store = std::move(store).value();
+    // Never log a password of the URL.
+    const auto at = url.find('@'), scheme = url.find("://");
+    const auto colon = url.find(':', scheme + 3);
+    desk.db_path = (at != std::string::npos && colon != std::string::npos && colon < at)
+                       ? url.substr(0, colon) + ":***" + url.substr(at)
+                       : url;
+    return desk;
+  }
+  if (!url.empty() && url.rfind("sqlite:", 0) != 0)
     return make_error(ErrorCode::kInvalidArgument,
-                      "only SQLite is supported by this build; PostgreSQL (--db postgresql://…) "
-                      "is not available yet",
-                      "db");
+                      "--db must be postgresql://USER@HOST:PORT/DB or sqlite:PATH", "db");
   std::error_code ec;
   std::filesystem::create_directories(where.data_dir, ec);
   if (ec)
@@ -135,8 +151,9 @@ int serve(const ServeOptions& options) {
   }
   DeskLocation where = options.where;
   where.synchronous_full = config->synchronous_full;
-  // One server per SQLite desk: its writer owns the case numbering. The lock goes with
-  // the process (also on kill -9).
+  // One server per data directory (its ports.json, spool and mailgate secret; with SQLite
+  // also the database, whose single writer owns the numbering). Several nodes on one
+  // PostgreSQL each have their own. The lock goes with the process (also on kill -9).
   std::error_code dir_error;
   std::filesystem::create_directories(where.data_dir, dir_error);
   const std::string lock_path = (std::filesystem::path(where.data_dir) / "serve.lock").string();

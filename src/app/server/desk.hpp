@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "adapters/sqlite_store/sqlite_store.hpp"
+#include "ports/desk_store.hpp"
 #include "core/lifecycle.hpp"
 #include "core/result.hpp"
 #include "services/calendar_set.hpp"
@@ -14,13 +14,13 @@ namespace escala::app {
 
 struct DeskLocation {
   std::string data_dir = "./data";
-  std::string db_url;  // empty: SQLite in data_dir; postgresql://… arrives with the PostgreSQL backend
+  std::string db_url;  // empty or sqlite:PATH: SQLite (in data_dir); postgresql://…: PostgreSQL
   bool synchronous_full = true;
 };
 
 struct OpenedDesk {
-  std::unique_ptr<adapters::SqliteStore> store;
-  std::string db_path;
+  std::unique_ptr<ports::DeskStore> store;
+  std::string db_path;  // what the logs name: the SQLite file, or the PostgreSQL URL
 };
 
 // Creates the data directory if needed, opens and migrates the database.

@@ -1,0 +1,142 @@
+"""The same desk on PostgreSQL (issue 6, first steps): `escala migrate|user add|serve --db
+postgresql://…` against a throw-away PostgreSQL 15 on loopback, two `escala serve` nodes on
+one database, case numbers unique across them, each node seeing the other's cases, and the
+accent-insensitive search. Standard library only; needs root (PostgreSQL runs as its own
+user)."""
+
+import sys
+
+sys.dont_write_bytecode = True
+
+import concurrent.futures
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from escala_harness import ADMIN_EMAIL, ADMIN_PASSWORD, API, EscalaServer, run_cli
+from mail_peers import free_port
+
+PG_BIN = os.environ.get("ESCALA_PG_BINDIR", "/usr/lib/postgresql/15/bin")
+
+
+class Postgres:
+    """initdb + pg_ctl as the postgres user in a temporary folder, on a free loopback port."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="escala-pg-it-")
+        user = pwd.getpwnam("postgres")
+        os.chown(self.dir, user.pw_uid, user.pw_gid)
+        self.data = os.path.join(self.dir, "data")
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _as_postgres(self, *args):
+        return subprocess.run(["runuser", "-u", "postgres", "--", *args], capture_output=True,
+                              text=True, timeout=120)
+
+    def start(self):
+        r = self._as_postgres(f"{PG_BIN}/initdb", "-D", self.data, "-U", "postgres", "-A",
+                              "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
+        if r.returncode != 0:
+            raise RuntimeError("initdb failed: " + r.stderr)
+        r = self._as_postgres(f"{PG_BIN}/pg_ctl", "-D", self.data, "-l",
+                              os.path.join(self.dir, "log"), "-w", "-o",
+                              f"-p {self.port} -c listen_addresses=127.0.0.1 "
+                              f"-c unix_socket_directories={self.dir} -c fsync=off", "start")
+        if r.returncode != 0:
+            raise RuntimeError("pg_ctl start failed: " + r.stderr + r.stdout)
+        return self
+
+    def stop(self):
+        self._as_postgres(f"{PG_BIN}/pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root to run PostgreSQL as its user")
+class PostgresDesk(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.exists(f"{PG_BIN}/initdb"):
+            raise RuntimeError(f"PostgreSQL 15 is not installed ({PG_BIN}); make test installs it")
+        cls.pg = Postgres().start()
+        cls.nodes = []
+        try:
+            dirs = [tempfile.mkdtemp(prefix="escala-pg-node-") for _ in range(2)]
+            r = run_cli("migrate", "--data-dir", dirs[0], "--db", cls.pg.url)
+            if r.returncode != 0:
+                raise RuntimeError("migrate failed: " + r.stderr)
+            r = run_cli("user", "add", "--data-dir", dirs[0], "--db", cls.pg.url, "--email",
+                        ADMIN_EMAIL, "--name", "Admin", "--role", "admin", "--password",
+                        ADMIN_PASSWORD)
+            if r.returncode != 0:
+                raise RuntimeError("user add failed: " + r.stderr)
+            for d in dirs:
+                node = EscalaServer(data_dir=d, extra_args=("--db", cls.pg.url)).start()
+                cls.nodes.append(node)
+            cls.clients = [n.client() for n in cls.nodes]
+            cls.tokens = [c.login(ADMIN_EMAIL, ADMIN_PASSWORD) for c in cls.clients]
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for n in getattr(cls, "nodes", []):
+            n.stop()
+            shutil.rmtree(n.data_dir, ignore_errors=True)
+        cls.pg.stop()
+
+    def api(self, node, method, path, body=None):
+        return self.clients[node].request(method, API + path, body, token=self.tokens[node])
+
+    def test_migrate_reports_the_schema_version_on_postgresql(self):
+        r = run_cli("migrate", "--data-dir", self.nodes[0].data_dir, "--db", self.pg.url)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("schema version 6", r.stdout)
+
+    def test_two_nodes_share_one_desk_with_unique_numbers(self):
+        r = self.api(0, "POST", "/accounts", {"code": "PGCO", "name": "Pg Co"})
+        self.assertIn(r.status, (201, 409), str(r))
+        body = {"type": "request", "account": "PGCO", "subject": "Consulta de facturación",
+                "description": "Extensión 204: ¿cuánto cuesta un DID?", "channel": "phone"}
+
+        def create(i):
+            r = self.api(i % 2, "POST", "/cases", body)
+            self.assertEqual(r.status, 201, str(r))
+            return r.json["number"]
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            numbers = list(pool.map(create, range(40)))
+        self.assertEqual(len(set(numbers)), 40, "case numbers are unique across the nodes")
+        # Each node sees the other's cases.
+        for n in numbers[:6]:
+            for node in (0, 1):
+                r = self.api(node, "GET", f"/cases/{n}")
+                self.assertEqual(r.status, 200, str(r))
+        # Accent-insensitive search through PostgreSQL's text search with unaccent.
+        r = self.api(1, "GET", "/cases?q=extension%20facturacion&limit=100")
+        self.assertEqual(r.status, 200, str(r))
+        self.assertGreaterEqual(r.json["total"], 40)
+
+    def test_a_change_on_one_node_is_read_on_the_other(self):
+        r = self.api(0, "POST", "/cases", {"type": "incident", "subject": "Sin tono",
+                                           "description": "x", "channel": "phone",
+                                           "fields": {"extension": "204"}})
+        self.assertEqual(r.status, 201, str(r))
+        n = r.json["number"]
+        self.assertEqual(r.json["status"], "awaiting_info")
+        r = self.api(1, "PATCH", f"/cases/{n}", {"fields": {
+            "direction": "inbound", "counterpart_number": "+13056445535",
+            "occurred_at": "2026-11-26T10:30:00-06:00"}})
+        self.assertEqual(r.status, 200, str(r))
+        self.assertEqual(r.json["status"], "open")
+        r = self.api(0, "GET", f"/cases/{n}/events")
+        self.assertEqual(r.status, 200, str(r))
+        self.assertEqual([e["type"] for e in r.json["items"]][:2], ["created", "fields_updated"])
+
+
+if __name__ == "__main__":
+    unittest.main()
