@@ -27,6 +27,9 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 ESCALA_BIN = os.environ.get("ESCALA_BIN", "/work/main/build/escala")
+# ESCALA_TEST_DB=postgres runs every desk of a suite on its own database of a throw-away
+# PostgreSQL (pg_peer.py) instead of SQLite in its data directory.
+TEST_DB = os.environ.get("ESCALA_TEST_DB", "sqlite")
 ADMIN_EMAIL = "admin@escala.test"
 ADMIN_PASSWORD = "admin-password-1"
 PASSWORD = "password-123"  # every user the tests create through the API
@@ -136,6 +139,12 @@ class EscalaServer:
         self.port: Optional[int] = None
         self.log_path = os.path.join(self.data_dir, "server.log")
         self._log = None
+        # The desk's database: a PostgreSQL database of its own when the suite runs there
+        # (kept across restarts of this server, like the SQLite file in data_dir).
+        self.db_args = []
+        if TEST_DB == "postgres" and "--db" not in self.extra_args:
+            import pg_peer
+            self.db_args = ["--db", pg_peer.shared().new_database()]
 
     # ---- offline administration -------------------------------------------------------
     def cli(self, *args: str) -> subprocess.CompletedProcess:
@@ -143,8 +152,8 @@ class EscalaServer:
 
     def add_user(self, email: str, name: str, role: str, password: str, *, level: int = None,
                  account: str = None) -> subprocess.CompletedProcess:
-        args = ["user", "add", "--data-dir", self.data_dir, "--email", email, "--name", name,
-                "--role", role, "--password", password]
+        args = ["user", "add", "--data-dir", self.data_dir, *self.db_args, "--email", email,
+                "--name", name, "--role", role, "--password", password]
         if level is not None:
             args += ["--level", str(level)]
         if account is not None:
@@ -159,7 +168,7 @@ class EscalaServer:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [ESCALA_BIN, "serve", "--data-dir", self.data_dir, "--http", "127.0.0.1:0",
-             *self.extra_args],
+             *self.db_args, *self.extra_args],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
         _LIVE.add(self)
         deadline = time.monotonic() + timeout

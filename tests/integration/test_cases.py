@@ -8,7 +8,7 @@ sys.dont_write_bytecode = True
 import unittest
 from datetime import datetime, timedelta
 
-from escala_harness import (ServerTestCase, activation_fields, case_id, incident,
+from escala_harness import (TEST_DB, ServerTestCase, activation_fields, case_id, incident,
                             incident_fields, run_cli)
 
 INCIDENT_FIELDS = ["extension", "direction", "counterpart_number", "occurred_at"]
@@ -270,8 +270,13 @@ class Numbering(ServerTestCase):
         r = self.api("POST", "/cases", raw=b'{"type": "incident", "subject": ')
         self.assertEqual(r.status, 400, str(r))
         third = self.create_case(incident("NUM"))["number"]
-        self.assertEqual(case_id(third), case_id(second) + 1)
-        self.assertEqual(third, "CMW-%06d" % (case_id(first) + 2))
+        if TEST_DB == "postgres":
+            # The contract on PostgreSQL (several nodes): unique and increasing; a failed
+            # creation may leave a gap.
+            self.assertGreater(case_id(third), case_id(second))
+        else:
+            self.assertEqual(case_id(third), case_id(second) + 1)
+            self.assertEqual(third, "CMW-%06d" % (case_id(first) + 2))
 
     def test_first_number_of_a_fresh_desk_and_format(self):
         # The class's desk is fresh; whichever test runs first gets CMW-000001, so look it up.
