@@ -10,58 +10,19 @@ sys.dont_write_bytecode = True
 
 import concurrent.futures
 import os
-import pwd
 import shutil
-import subprocess
 import tempfile
 import unittest
 
 from escala_harness import ADMIN_EMAIL, ADMIN_PASSWORD, API, EscalaServer, run_cli
-from mail_peers import free_port
-
-PG_BIN = os.environ.get("ESCALA_PG_BINDIR", "/usr/lib/postgresql/15/bin")
-
-
-class Postgres:
-    """initdb + pg_ctl as the postgres user in a temporary folder, on a free loopback port."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="escala-pg-it-")
-        user = pwd.getpwnam("postgres")
-        os.chown(self.dir, user.pw_uid, user.pw_gid)
-        self.data = os.path.join(self.dir, "data")
-        self.port = free_port()
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def _as_postgres(self, *args):
-        return subprocess.run(["runuser", "-u", "postgres", "--", *args], capture_output=True,
-                              text=True, timeout=120)
-
-    def start(self):
-        r = self._as_postgres(f"{PG_BIN}/initdb", "-D", self.data, "-U", "postgres", "-A",
-                              "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
-        if r.returncode != 0:
-            raise RuntimeError("initdb failed: " + r.stderr)
-        r = self._as_postgres(f"{PG_BIN}/pg_ctl", "-D", self.data, "-l",
-                              os.path.join(self.dir, "log"), "-w", "-o",
-                              f"-p {self.port} -c listen_addresses=127.0.0.1 "
-                              f"-c unix_socket_directories={self.dir} -c fsync=off", "start")
-        if r.returncode != 0:
-            raise RuntimeError("pg_ctl start failed: " + r.stderr + r.stdout)
-        return self
-
-    def stop(self):
-        self._as_postgres(f"{PG_BIN}/pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
-        shutil.rmtree(self.dir, ignore_errors=True)
+from pg_peer import Postgres
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root to run PostgreSQL as its user")
 class PostgresDesk(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not os.path.exists(f"{PG_BIN}/initdb"):
-            raise RuntimeError(f"PostgreSQL 15 is not installed ({PG_BIN}); make test installs it")
-        cls.pg = Postgres().start()
+        cls.pg = Postgres().start()  # its own cluster: this suite makes several nodes
         cls.nodes = []
         try:
             dirs = [tempfile.mkdtemp(prefix="escala-pg-node-") for _ in range(2)]
