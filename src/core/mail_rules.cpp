@@ -49,12 +49,6 @@ std::string_view trim_view(std::string_view s) {
 
 std::string trim(std::string_view s) { return std::string(trim_view(s)); }
 
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool is_word_byte(char ch) {
   auto c = static_cast<unsigned char>(ch);
   return std::isalnum(c) || c >= 0x80;
@@ -115,12 +109,12 @@ std::vector<std::string_view> split_lines(std::string_view text) {
 
 std::string local_part(std::string_view address) {
   auto at = address.rfind('@');
-  return lower_ascii(trim(at == std::string_view::npos ? address : address.substr(0, at)));
+  return ascii_lower(trim(at == std::string_view::npos ? address : address.substr(0, at)));
 }
 
 // The first token of a header value such as "auto-generated (failure)" or "bulk; x".
 std::string first_token(std::string_view value) {
-  std::string v = lower_ascii(trim(value));
+  std::string v = ascii_lower(trim(value));
   size_t end = v.find_first_of(" \t;(,");
   return end == std::string::npos ? v : v.substr(0, end);
 }
@@ -206,7 +200,7 @@ std::vector<std::string> split_addresses(std::string_view value) {
   std::vector<std::string> out;
   std::string cur;
   auto flush = [&] {
-    auto t = lower_ascii(trim(cur));
+    auto t = ascii_lower(trim(cur));
     if (!t.empty() && t.front() == '<') t.erase(0, 1);
     if (!t.empty() && t.back() == '>') t.pop_back();
     if (!t.empty() && std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
@@ -226,8 +220,8 @@ std::vector<std::string> split_addresses(std::string_view value) {
 std::vector<std::string> recipients_with_action(const MailMessage& m, std::string_view action) {
   std::vector<std::string> out;
   for (const auto& d : m.delivery) {
-    if (lower_ascii(trim(d.action)) != action) continue;
-    auto r = lower_ascii(trim(d.recipient));
+    if (ascii_lower(trim(d.action)) != action) continue;
+    auto r = ascii_lower(trim(d.recipient));
     if (!r.empty() && std::find(out.begin(), out.end(), r) == out.end()) out.push_back(r);
   }
   return out;
@@ -260,10 +254,10 @@ MailClass delay(const MailMessage& m, std::string reason) {
 }
 
 std::string report_type_of(const MailMessage& m) {
-  if (!m.report_type.empty()) return lower_ascii(trim(m.report_type));
+  if (!m.report_type.empty()) return ascii_lower(trim(m.report_type));
   // The codec may leave report_type empty when it only read the top Content-Type.
   if (auto* ct = header(m, "content-type")) {
-    auto v = lower_ascii(*ct);
+    auto v = ascii_lower(*ct);
     if (v.find("multipart/report") != std::string::npos) {
       if (v.find("delivery-status") != std::string::npos) return "delivery-status";
       if (v.find("disposition-notification") != std::string::npos)
@@ -283,15 +277,15 @@ std::optional<MailClass> own_loop(const MailMessage& m, const DeskIdentity& desk
       return make_class(MailKind::kOwnLoop, "X-Escala-Loop: " + v);
   }
   if (!desk.message_id_domain.empty() && !m.message_id.empty()) {
-    auto id = lower_ascii(m.message_id);
-    auto suffix = "@" + lower_ascii(desk.message_id_domain);
+    auto id = ascii_lower(m.message_id);
+    auto suffix = "@" + ascii_lower(desk.message_id_domain);
     if (id.ends_with(suffix))
       return make_class(MailKind::kOwnLoop, "Message-ID of this desk: " + m.message_id);
   }
-  auto from = lower_ascii(trim(m.from.address));
+  auto from = ascii_lower(trim(m.from.address));
   if (!from.empty()) {
     for (const auto& mb : desk.mailbox_addresses)
-      if (lower_ascii(trim(mb)) == from)
+      if (ascii_lower(trim(mb)) == from)
         return make_class(MailKind::kOwnLoop, "From is a desk mailbox: " + from);
   }
   return std::nullopt;
@@ -435,7 +429,7 @@ std::optional<MailClass> auto_reply(const MailMessage& m, std::string_view subje
   if (auto* s = header(m, "x-auto-response-suppress")) {
     // Exchange writes "All" on its own automatic replies; other values (OOF, AutoReply)
     // also appear on mail from applications, so they count only on a reply.
-    auto v = lower_ascii(*s);
+    auto v = ascii_lower(*s);
     bool all = words_only(v).find(" all ") != std::string::npos;
     bool oof = words_only(v).find(" oof ") != std::string::npos ||
                words_only(v).find(" autoreply ") != std::string::npos;
@@ -1800,7 +1794,7 @@ MailClass classify_mail(const MailMessage& m, const DeskIdentity& desk) {
 }
 
 std::optional<int64_t> case_number_in_subject(std::string_view subject, std::string_view prefix) {
-  const std::string p = lower_ascii(prefix);
+  const std::string p = ascii_lower(prefix);
   size_t at = 0;
   while ((at = subject.find('[', at)) != std::string_view::npos) {
     size_t i = at + 1;
@@ -1808,7 +1802,7 @@ std::optional<int64_t> case_number_in_subject(std::string_view subject, std::str
     // word does not count.
     bool glued = at > 0 && std::isalnum(static_cast<unsigned char>(subject[at - 1]));
     while (i < subject.size() && subject[i] == ' ') ++i;
-    if (lower_ascii(subject.substr(i, p.size())) == p && !(p.empty() && glued)) {
+    if (ascii_lower(subject.substr(i, p.size())) == p && !(p.empty() && glued)) {
       i += p.size();
       size_t b = i;
       int64_t n = 0;
@@ -1836,7 +1830,7 @@ size_t reply_prefix_length(std::string_view s) {
   size_t i = 0;
   while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
   if (i == 0) return 0;
-  auto word = lower_ascii(s.substr(0, i));
+  auto word = ascii_lower(s.substr(0, i));
   if (std::find(kPrefixes.begin(), kPrefixes.end(), word) == kPrefixes.end()) return 0;
   // Optional counter: "RE[2]:", "Re(3):", "Re^2:".
   if (i < s.size() && (s[i] == '[' || s[i] == '(')) {
@@ -2062,7 +2056,7 @@ Json extract_fields(CaseType type, std::string_view text, Instant received, Seco
 }
 
 std::string field_label(CaseType type, std::string_view field, std::string_view language) {
-  bool english = lower_ascii(language).starts_with("en");
+  bool english = ascii_lower(language).starts_with("en");
   for (const auto& spec : field_specs(type))
     if (spec.name == field) return std::string(english ? spec.label_en : spec.label_es);
   return std::string(field);

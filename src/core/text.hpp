@@ -18,6 +18,12 @@ std::vector<std::string> search_terms(std::string_view text);
 // separators, at most 254 bytes): the one check every entry point uses.
 bool is_email_address(std::string_view text);
 
+// ASCII letters to lower case, every other byte as is (header names, addresses, tokens).
+std::string ascii_lower(std::string_view text);
+
+// Compares secrets in time independent of where they differ (tokens, signed links).
+bool constant_time_equal(std::string_view a, std::string_view b);
+
 // Appends one code point as UTF-8 (the caller passes a valid scalar value).
 void append_utf8(std::string& out, char32_t code_point);
 

@@ -175,11 +175,14 @@ Result<core::Case> CaseService::open(const core::Actor& actor, core::OpenCaseInp
   auto ctx = context_for(input.account);
   if (!ctx.ok()) return ctx.error();
   Instant now = clock_.now();
+  bool queued = false;
   auto created = cases_.create([&](int64_t id) -> Result<core::Change> {
     auto change = core::open_case(id, input, actor, now, *ctx);
-    if (change.ok() && decorator_) decorator_(core::Case{}, *change, *ctx, now);
+    if (change.ok() && decorator_) decorator_(*change, *ctx, now);
+    queued = change.ok() && !change->outbox.empty();
     return change;
   });
+  if (created.ok() && queued) note_mail_queued();
   if (created.ok() && timer_listener_ && created->sla.next_timer_at)
     timer_listener_(*created->sla.next_timer_at);
   return created;
@@ -230,12 +233,16 @@ Result<core::Case> CaseService::mutate(
   if (!current.value() || !core::can_view(actor, **current)) return not_found(number);
   auto ctx = context_for((*current)->account);
   if (!ctx.ok()) return ctx.error();
+  bool queued = false;
   auto updated = cases_.update(*id, [&](const core::Case& c) -> Result<core::Change> {
+    queued = false;  // a store may run this more than once
     if (!core::can_view(actor, c)) return not_found(number);
     auto ch = change(c, *ctx);
-    if (ch.ok() && decorator_ && !ch->events.empty()) decorator_(c, *ch, *ctx, clock_.now());
+    if (ch.ok() && decorator_ && !ch->events.empty()) decorator_(*ch, *ctx, clock_.now());
+    queued = ch.ok() && !ch->outbox.empty();
     return ch;
   });
+  if (updated.ok() && queued) note_mail_queued();
   if (updated.ok() && timer_listener_ && updated->sla.next_timer_at)
     timer_listener_(*updated->sla.next_timer_at);
   return updated;
@@ -247,13 +254,15 @@ Result<bool> CaseService::fire_sla_timers(int64_t id, Instant now) {
   if (!current.value()) return false;
   auto ctx = context_for((*current)->account);
   if (!ctx.ok()) return ctx.error();
-  bool fired = false;
+  bool fired = false, queued = false;
   auto r = cases_.update(id, [&](const core::Case& c) -> Result<core::Change> {
     auto change = core::fire_sla_timers(c, now, *ctx);
     if (change.ok()) fired = !change->events.empty();
-    if (fired && decorator_) decorator_(c, *change, *ctx, now);
+    if (fired && decorator_) decorator_(*change, *ctx, now);
+    queued = change.ok() && !change->outbox.empty();
     return change;
   });
+  if (r.ok() && queued) note_mail_queued();
   if (!r.ok()) return r.error();
   return fired;
 }

@@ -70,10 +70,17 @@ class CaseService {
   // Called inside every case change, before it is stored, so that channels can add what
   // the change causes (e.g. the email to the customer) to the same transaction. Set once,
   // before serving. Must be pure and fast (it runs on the store's writer).
-  using ChangeDecorator = std::function<void(const core::Case& before, core::Change& change,
-                                             const core::CaseContext& ctx, Instant now)>;
+  using ChangeDecorator =
+      std::function<void(core::Change& change, const core::CaseContext& ctx, Instant now)>;
   void set_change_decorator(ChangeDecorator decorator) { decorator_ = std::move(decorator); }
   const ChangeDecorator& change_decorator() const { return decorator_; }
+  // Called after a change that queued mail (core::Change::outbox) is committed, so the
+  // outbox sender wakes for it — and only then. Set once, before serving.
+  void set_mail_listener(std::function<void()> listener) { mail_listener_ = std::move(listener); }
+  // For changes made elsewhere (the inbound pipeline): tells the listener mail was queued.
+  void note_mail_queued() const {
+    if (mail_listener_) mail_listener_();
+  }
   // Tells the timer listener about a case's next SLA timer (for changes made elsewhere).
   void note_timer(const core::Case& c) {
     if (timer_listener_ && c.sla.next_timer_at) timer_listener_(*c.sla.next_timer_at);
@@ -118,6 +125,7 @@ class CaseService {
   std::string prefix_;
   std::function<void(Instant)> timer_listener_;
   ChangeDecorator decorator_;
+  std::function<void()> mail_listener_;
 
   // Staff as rules and notifications see them, re-read at most every few seconds.
   Result<std::vector<core::StaffMember>> staff();

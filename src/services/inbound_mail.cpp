@@ -12,14 +12,9 @@ namespace {
 
 using core::Json;
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string domain_of(const std::string& address) {
   auto at = address.rfind('@');
-  return at == std::string::npos ? "" : lower(address.substr(at + 1));
+  return at == std::string::npos ? "" : core::ascii_lower(address.substr(at + 1));
 }
 
 // Public mail providers: a sender at one of these says nothing about their company.
@@ -37,7 +32,7 @@ bool is_public_provider(const std::string& domain) {
 // Addresses that say no one reads them (noreply@, mailer-daemon@...): a case may still be
 // opened from their mail, but no automatic message is ever sent to them.
 bool is_unattended(const std::string& address) {
-  const std::string local = lower(address.substr(0, address.find('@')));
+  const std::string local = core::ascii_lower(address.substr(0, address.find('@')));
   static const char* kLocal[] = {"noreply", "no-reply", "no_reply", "donotreply",
                                  "do-not-reply", "do_not_reply", "mailer-daemon", "postmaster",
                                  "bounce", "bounces", "notifications", "notification"};
@@ -209,7 +204,7 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
   core::InboundRecord record;
   record.key = out.key;
   record.mailbox = box->address;
-  record.from = lower(msg.from.address);
+  record.from = core::ascii_lower(msg.from.address);
   record.subject = cut_utf8_line(msg.subject, 300);
   record.message_id = msg.message_id.size() <= 900 ? msg.message_id : "";
   record.raw_sha256 = msg.raw_sha256;
@@ -242,7 +237,7 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
       for (const auto& r : cls.failed_recipients) {
         std::string why = "bounced";
         for (const auto& d : msg.delivery)
-          if (lower(d.recipient) == r) why = (d.status + " " + d.diagnostic);
+          if (core::ascii_lower(d.recipient) == r) why = (d.status + " " + d.diagnostic);
         (void)directory_.set_email_failure(r, cut_utf8_line(why, 500));
       }
     out.disposition = cls.kind == core::MailKind::kBounce ? "bounce" : "ignored";
@@ -284,7 +279,7 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
 
   // ---- a person wrote: who? ----
   Sender sender;
-  sender.address = lower(msg.from.address);
+  sender.address = core::ascii_lower(msg.from.address);
   sender.reply_address =
       msg.reply_to && core::is_email_address(msg.reply_to->address) ? msg.reply_to->address
                                                                     : msg.from.address;
@@ -351,8 +346,8 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
         const core::Case& k = *c.value();
         const bool same_account = !k.account.empty() && k.account == sender.account;
         const bool same_person = !k.requester.email.empty() &&
-                                 (lower(k.requester.email) == sender.address ||
-                                  lower(k.requester.email) == lower(sender.reply_address));
+                                 (core::ascii_lower(k.requester.email) == sender.address ||
+                                  core::ascii_lower(k.requester.email) == core::ascii_lower(sender.reply_address));
         // Another account's number, or a stranger's, starts a new case (no disclosure).
         if (same_account || same_person) target = std::move(*c.value());
       }
@@ -404,6 +399,7 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
     m.attachments = files.kept;
     const core::Actor by_mail{0, core::Role::kSystem, core::kMaxLevel, "",
                               sender.name.empty() ? sender.address : sender.name};
+    bool queued = false;
     auto updated = cases_.update(id, [&](const core::Case& c) -> Result<core::Change> {
       out.disposition.clear();  // a store may run this more than once
       m.intent = c.status == core::CaseStatus::kResolved ? core::detect_intent(m.body)
@@ -455,11 +451,13 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
       record.disposition = out.disposition;
       total.inbound = record;
       total.blobs = blobs;
-      if (const auto& deco = case_service_.change_decorator()) deco(c, total, *ctx, now);
+      if (const auto& deco = case_service_.change_decorator()) deco(total, *ctx, now);
+      queued = !total.outbox.empty();
       return total;
     });
     if (!updated.ok()) return finish_duplicate(updated.error());
     case_service_.note_timer(*updated);
+    if (queued) case_service_.note_mail_queued();
     out.case_number = case_service_.number_of(*updated);
     return out;
   }
@@ -496,6 +494,7 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
                                 : core::Actor{0, core::Role::kSystem, core::kMaxLevel, "",
                                               sender.name.empty() ? sender.address : sender.name};
   const bool may_answer = automatic_allowed(sender.reply_address);
+  bool queued = false;
   auto created = cases_.create([&](int64_t id) -> Result<core::Change> {
     auto ch = core::open_case(id, in, actor, now, *ctx);
     if (!ch.ok()) return ch;
@@ -546,11 +545,13 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
     record.disposition = out.disposition;
     total.inbound = record;
     total.blobs = blobs;
-    if (const auto& deco = case_service_.change_decorator()) deco(core::Case{}, total, *ctx, now);
+    if (const auto& deco = case_service_.change_decorator()) deco(total, *ctx, now);
+    queued = !total.outbox.empty();
     return total;
   });
   if (!created.ok()) return finish_duplicate(created.error());
   case_service_.note_timer(*created);
+  if (queued) case_service_.note_mail_queued();
   out.case_number = case_service_.number_of(*created);
   return out;
 }

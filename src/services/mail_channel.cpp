@@ -1,4 +1,5 @@
 #include "services/mail_channel.hpp"
+#include "core/text.hpp"
 
 #include <kainjow/mustache.hpp>
 
@@ -9,11 +10,6 @@ namespace {
 
 using core::Json;
 namespace mstch = kainjow::mustache;
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 mstch::data to_data(const Json& j) {
   switch (j.type()) {
@@ -176,7 +172,7 @@ std::string text_to_html(std::string_view text) {
 // ---- settings ---------------------------------------------------------------------------------
 
 const Mailbox* MailSettings::find(std::string_view address) const {
-  const std::string a = lower(std::string(address));
+  const std::string a = core::ascii_lower(std::string(address));
   for (const auto& m : mailboxes)
     if (m.address == a) return &m;
   return nullptr;
@@ -201,7 +197,7 @@ MailSettings MailSettings::from_defaults(const Json& defaults, std::string loop_
   for (const auto& m : defaults.value("mailboxes", Json::array())) {
     if (!m.is_object() || !m.contains("address")) continue;
     Mailbox box;
-    box.address = lower(m.value("address", ""));
+    box.address = core::ascii_lower(m.value("address", ""));
     box.default_type =
         core::parse_case_type(m.value("default_case_type", "request")).value_or(core::CaseType::kRequest);
     box.language = m.value("language", "es");
@@ -311,11 +307,7 @@ std::string CaseMailer::confirm_token(const core::Case& c) const {
 }
 
 bool CaseMailer::confirm_token_valid(const core::Case& c, std::string_view token) const {
-  if (!c.resolved_at || token.size() != 32) return false;
-  const std::string want = confirm_token(c);
-  unsigned diff = 0;  // constant time
-  for (size_t i = 0; i < want.size(); ++i) diff |= static_cast<unsigned>(want[i] ^ token[i]);
-  return diff == 0;
+  return c.resolved_at && core::constant_time_equal(confirm_token(c), token);
 }
 
 std::string CaseMailer::confirm_url(const core::Case& c) const {
@@ -386,8 +378,8 @@ void CaseMailer::add_customer_mail(core::Change& change, const std::string& kind
   add_message(change, std::move(m), now);
 }
 
-void CaseMailer::decorate(const core::Case& before, core::Change& change,
-                          const core::CaseContext& ctx, Instant now) const {
+void CaseMailer::decorate(core::Change& change, const core::CaseContext& ctx,
+                          Instant now) const {
   // Customer-facing messages caused by what staff did (messages caused by the customer's
   // own mail are added by the inbound pipeline, which knows the message they answer).
   for (const auto& e : change.events) {
@@ -435,7 +427,6 @@ void CaseMailer::decorate(const core::Case& before, core::Change& change,
     stamp(m, change.after, now);  // not threaded into the customer's conversation
     change.outbox.push_back(std::move(m));
   }
-  (void)before;
 }
 
 }  // namespace escala::services

@@ -93,8 +93,7 @@ class CaseMailer {
 
   // Looks at what a change recorded (public replies, resolution, closing, reopening,
   // notifications to staff) and adds the messages it causes. The CaseService's decorator.
-  void decorate(const core::Case& before, core::Change& change, const core::CaseContext& ctx,
-                Instant now) const;
+  void decorate(core::Change& change, const core::CaseContext& ctx, Instant now) const;
 
   // Adds a message from template `kind` to the case's requester, threaded into the case
   // (`in_reply_to`: the message it answers, if any). `automatic` messages count toward the

@@ -119,9 +119,8 @@ class MailPipelineTest : public ::testing::Test {
         cases_(store_, store_, clock_, desk_policy(calendars_), "CMW-"),
         mailer_(desk_settings(), MailTemplates(), crypto_, "CMW-"),
         inbound_(store_, store_, store_, codec_, cases_, mailer_, clock_) {
-    cases_.set_change_decorator([this](const core::Case& before, core::Change& change,
-                                       const core::CaseContext& ctx, Instant now) {
-      mailer_.decorate(before, change, ctx, now);
+    cases_.set_change_decorator([this](core::Change& change, const core::CaseContext& ctx, Instant now) {
+      mailer_.decorate(change, ctx, now);
     });
     core::Account acme;
     acme.code = "ACME";
@@ -939,6 +938,25 @@ TEST_F(MailPipelineTest, AnInternalNoteSendsNothing) {
   EXPECT_EQ(outbox_total(), before);
 }
 
+// The outbox sender is woken by committed changes that queued mail, and only by them
+// (before, every API write woke it and made it claim through the writer).
+TEST_F(MailPipelineTest, TheMailListenerHearsOfChangesThatQueuedMailOnly) {
+  int heard = 0;
+  cases_.set_mail_listener([&heard] { ++heard; });
+  const std::string number = open_full_incident();  // the acknowledgement
+  EXPECT_EQ(heard, 1);
+  ASSERT_TRUE(cases_.reply(l1_, number, "Nota interna.", true, false).ok());
+  EXPECT_EQ(heard, 1);
+  ASSERT_TRUE(cases_.reply(l1_, number, "Respuesta pública.", false, false).ok());
+  EXPECT_EQ(heard, 2);
+  Mail auto_reply;  // recorded on the case, answered by nobody
+  auto_reply.subject = "Respuesta automática: fuera de la oficina";
+  auto_reply.in_reply_to = last_sent_id(number);
+  auto_reply.headers = {"Auto-Submitted: auto-replied"};
+  (void)ingest(auto_reply);
+  EXPECT_EQ(heard, 2);
+}
+
 TEST_F(MailPipelineTest, TheResolvedMessageCarriesALinkThatExpiresWithTheResolution) {
   const std::string number = open_full_incident();
   resolve(number, l1_);
@@ -948,7 +966,12 @@ TEST_F(MailPipelineTest, TheResolvedMessageCarriesALinkThatExpiresWithTheResolut
   const std::string prefix = "http://127.0.0.1:8080/confirm/" + number + "?t=";
   auto at = text.find(prefix);
   ASSERT_NE(at, std::string::npos) << text;
-  const std::string token = text.substr(at + prefix.size(), 32);
+  // The token runs to the end of the link's line (its length is the crypto's business).
+  auto token_at = [&prefix](const std::string& t, size_t at) {
+    const size_t from = at + prefix.size();
+    return t.substr(from, t.find_first_of(" \r\n", from) - from);
+  };
+  const std::string token = token_at(text, at);
   EXPECT_NE(text.find("Reiniciamos el troncal SIP."), std::string::npos);
   EXPECT_TRUE(mailer_.confirm_token_valid(get(number), token));
   EXPECT_FALSE(mailer_.confirm_token_valid(get(number), std::string(32, '0')));
@@ -961,7 +984,9 @@ TEST_F(MailPipelineTest, TheResolvedMessageCarriesALinkThatExpiresWithTheResolut
   const std::string& again = outbox(number).back().mail.text;
   auto at2 = again.find(prefix);
   ASSERT_NE(at2, std::string::npos);
-  EXPECT_TRUE(mailer_.confirm_token_valid(get(number), again.substr(at2 + prefix.size(), 32)));
+  EXPECT_TRUE(mailer_.confirm_token_valid(get(number), token_at(again, at2)));
+  // Only the whole token: a link with more (or less) after it does not confirm.
+  EXPECT_FALSE(mailer_.confirm_token_valid(get(number), token_at(again, at2) + "0"));
 }
 
 TEST_F(MailPipelineTest, AnS1IncidentNotifiesTheL2AgentsWhoWantIt) {
@@ -994,7 +1019,7 @@ TEST_F(MailPipelineTest, DecorateMailsOnlyStaffWithAnAddressWhoAreNotQuiet) {
   change.after.id = 7;
   for (int64_t id : {1, 2, 3, 4, 99})
     change.notifications.push_back(core::Notification{0, id, 7, "created", "Nuevo S1", "cuerpo", {}});
-  mailer_.decorate(core::Case{}, change, ctx, clock_.now());
+  mailer_.decorate(change, ctx, clock_.now());
   std::vector<std::string> to;
   for (const auto& m : change.outbox) to.push_back(m.recipients.front());
   EXPECT_EQ(to, (std::vector<std::string>{"a@callmyway.com", "d@callmyway.com"}));

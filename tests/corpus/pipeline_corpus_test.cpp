@@ -309,9 +309,8 @@ struct Desk {
                                                      "link-secret-1"),
                services::MailTemplates(), crypto, "CMW-"),
         inbound(store, store, store, codec, cases, mailer, clock) {
-    cases.set_change_decorator([this](const core::Case& before, core::Change& change,
-                                      const core::CaseContext& ctx, Instant now) {
-      mailer.decorate(before, change, ctx, now);
+    cases.set_change_decorator([this](core::Change& change, const core::CaseContext& ctx, Instant now) {
+      mailer.decorate(change, ctx, now);
     });
     core::Account acme;
     acme.code = "ACME";

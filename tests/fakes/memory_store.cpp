@@ -336,10 +336,6 @@ Result<std::vector<ports::DirectoryStore::DeskEvent>> MemoryStore::desk_events(i
 
 namespace escala::fakes {
 namespace {
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 }  // namespace
 
 void MemoryStore::add_outbox(std::vector<core::OutboxMessage> out, int64_t case_id) {
@@ -364,15 +360,15 @@ Result<std::vector<core::Contact>> MemoryStore::find_contacts_by_email(const std
   std::lock_guard lock(mu_);
   std::vector<core::Contact> out;
   for (const auto& [id, c] : contacts_)
-    if (lower(c.email) == lower(email)) out.push_back(c);
+    if (core::ascii_lower(c.email) == core::ascii_lower(email)) out.push_back(c);
   return out;
 }
 
 Result<std::optional<std::string>> MemoryStore::account_for_email_domain(const std::string& domain) {
   std::lock_guard lock(mu_);
-  const std::string suffix = "@" + lower(domain);
+  const std::string suffix = "@" + core::ascii_lower(domain);
   for (const auto& [id, c] : contacts_) {
-    std::string e = lower(c.email);
+    std::string e = core::ascii_lower(c.email);
     if (!domain.empty() && e.size() > suffix.size() &&
         e.compare(e.size() - suffix.size(), suffix.size(), suffix) == 0)
       return std::optional<std::string>(c.account);
@@ -384,7 +380,7 @@ Result<int64_t> MemoryStore::set_email_failure(const std::string& email, const s
   std::lock_guard lock(mu_);
   int64_t n = 0;
   for (auto& [id, c] : contacts_)
-    if (lower(c.email) == lower(email) && c.email_failure != failure) {
+    if (core::ascii_lower(c.email) == core::ascii_lower(email) && c.email_failure != failure) {
       c.email_failure = failure;
       ++n;
     }
@@ -495,7 +491,7 @@ Result<int64_t> MemoryStore::count_automatic_to(const std::string& address, Inst
   std::lock_guard lock(mu_);
   int64_t n = 0;
   for (const auto& [id, m] : outbox_)
-    if (m.automatic && !m.recipients.empty() && lower(m.recipients.front()) == lower(address) &&
+    if (m.automatic && !m.recipients.empty() && core::ascii_lower(m.recipients.front()) == core::ascii_lower(address) &&
         m.created_at >= since)
       ++n;
   return n;

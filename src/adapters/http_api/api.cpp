@@ -188,10 +188,7 @@ Response Api::handle(const Request& request) {
       return error_response(make_error(ErrorCode::kPayloadTooLarge,
                                        "the body is larger than " + std::to_string(limit) +
                                            " bytes"));
-    Response r = route(request);
-    // A change may have queued mail: wake the outbox sender instead of letting it wait.
-    if (options_.mail && request.method != "GET" && r.status < 300) options_.mail->poke();
-    return r;
+    return route(request);
   } catch (const std::exception& e) {
     return error_response(make_error(ErrorCode::kInternal, "unexpected error; nothing was changed"));
   }

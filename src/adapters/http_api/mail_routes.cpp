@@ -3,6 +3,7 @@
 #include <boost/url/parse.hpp>
 
 #include "adapters/http_api/json_io.hpp"
+#include "core/text.hpp"
 
 namespace escala::adapters::http {
 namespace {
@@ -20,13 +21,6 @@ std::map<std::string, std::string> query_of(const std::string& target) {
 // Form bodies (application/x-www-form-urlencoded) of the confirmation page.
 std::map<std::string, std::string> form_of(const std::string& body) {
   return query_of("/?" + body);
-}
-
-bool same_secret(std::string_view a, std::string_view b) {
-  if (a.size() != b.size() || a.empty()) return false;
-  unsigned diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned>(a[i] ^ b[i]);
-  return diff == 0;
 }
 
 std::string html_escape(std::string_view s) {
@@ -111,7 +105,9 @@ Response MailRoutes::inbound(const Request& req) {
   }
   const std::string scheme = "Mailgate ";
   if (!deps_.inbound || req.authorization.rfind(scheme, 0) != 0 ||
-      !same_secret(req.authorization.substr(scheme.size()), deps_.mailgate_token))
+      deps_.mailgate_token.empty() ||
+      !core::constant_time_equal(std::string_view(req.authorization).substr(scheme.size()),
+                                 deps_.mailgate_token))
     return error_response(make_error(ErrorCode::kUnauthenticated,
                                      "the mail gateway authenticates with "
                                      "'Authorization: Mailgate <secret of the desk>'"));
@@ -127,7 +123,6 @@ Response MailRoutes::inbound(const Request& req) {
   if (auto it = q.find("sender"); it != q.end()) env.mail_from = it->second;
   auto out = deps_.inbound->ingest(req.body, env);
   if (!out.ok()) return error_response(out.error());
-  poke();
   return json_response(200, Json{{"disposition", out->disposition},
                                  {"kind", out->kind},
                                  {"reason", out->reason},
@@ -172,7 +167,6 @@ Response MailRoutes::confirm_page(const Request& req, const std::string& number)
   if (!done.ok())
     return html_page(409, n, "<h1>" + n + "</h1><p>Este caso ya no espera confirmación. / This "
                              "case is no longer waiting for confirmation.</p>");
-  poke();
   return html_page(200, n, "<h1>" + n + "</h1><p>¡Gracias! Cerramos el caso. / Thank you! The "
                            "case is closed.</p>");
 }

@@ -24,8 +24,6 @@ struct MailApiDeps {
   ports::DirectoryStore* settings = nullptr;
   std::string mailgate_token;  // "Authorization: Mailgate <token>"
   size_t max_message_bytes = 25 * 1024 * 1024;
-  // Called after a change that queued mail, so the outbox sender wakes at once.
-  std::function<void()> outbox_poke;
 };
 
 class MailRoutes {
@@ -39,9 +37,6 @@ class MailRoutes {
   std::optional<Response> user_route(const Request& req, const std::vector<std::string>& s,
                                      const core::Actor& actor);
   size_t max_message_bytes() const { return deps_.max_message_bytes; }
-  void poke() const {
-    if (deps_.outbox_poke) deps_.outbox_poke();
-  }
 
  private:
   Response inbound(const Request& req);

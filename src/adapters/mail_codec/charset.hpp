@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/text.hpp"
+
 namespace escala::adapters::mail_codec_internal {
 
 // True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points > U+10FFFF).
@@ -43,7 +45,8 @@ std::string predecode_address_header(std::string_view raw, std::vector<std::stri
 // "\r\n" and lone "\r" become "\n".
 std::string normalize_newlines(std::string_view s);
 
-std::string ascii_lower(std::string_view s);
+using core::ascii_lower;  // one ASCII lower-casing for the whole project
+
 std::string_view trim(std::string_view s);
 
 }  // namespace escala::adapters::mail_codec_internal

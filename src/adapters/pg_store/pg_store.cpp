@@ -24,11 +24,6 @@ Error db_error(const std::exception& e) {
   return make_error(ErrorCode::kUnavailable, std::string("database: ") + e.what());
 }
 
-std::string lower(std::string s) {
-  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return s;
-}
-
 std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 core::Event event_of(const Res& r, int i, int64_t case_id) {
@@ -330,7 +325,7 @@ class PgStore::Impl {
                  .text(m.kind)
                  .text(m.envelope_from)
                  .text(Json(m.recipients).dump())
-                 .text(m.recipients.empty() ? "" : lower(m.recipients.front()))
+                 .text(m.recipients.empty() ? "" : core::ascii_lower(m.recipients.front()))
                  .text(sql::outbound_to_doc(m.mail))
                  .boolean(m.automatic)
                  .text(m.status)
@@ -764,7 +759,7 @@ Result<std::vector<core::Contact>> PgStore::find_contacts_by_email(const std::st
   using Out = std::vector<core::Contact>;
   return impl_->read<Out>([&](Conn& c) -> Result<Out> {
     return contacts_of(c.exec(std::string(kContactColumns) + "WHERE lower(email) = $1 ORDER BY id",
-                              Params().text(lower(email))));
+                              Params().text(core::ascii_lower(email))));
   });
 }
 
@@ -775,7 +770,7 @@ Result<std::optional<std::string>> PgStore::account_for_email_domain(const std::
     // The domain is matched as a suffix after '@' without LIKE (no wildcard to escape).
     auto r = c.exec("SELECT account FROM contacts WHERE right(lower(email), $2) = $1"
                     " ORDER BY id LIMIT 1",
-                    Params().text("@" + lower(domain)).i64(static_cast<long long>(domain.size()) + 1));
+                    Params().text("@" + core::ascii_lower(domain)).i64(static_cast<long long>(domain.size()) + 1));
     if (r.rows() == 0) return Out();
     return Out(r.text(0, 0));
   });
@@ -786,7 +781,7 @@ Result<int64_t> PgStore::set_email_failure(const std::string& email, const std::
   auto st = impl_->tx([&](Conn& c) -> Status {
     changed = c.exec("UPDATE contacts SET email_failure = $1 WHERE lower(email) = $2"
                      " AND email_failure <> $1",
-                     Params().text(failure).text(lower(email)))
+                     Params().text(failure).text(core::ascii_lower(email)))
                   .affected();
     return ok_status();
   });
@@ -1080,7 +1075,7 @@ Result<int64_t> PgStore::count_automatic_to(const std::string& address, Instant 
     return static_cast<int64_t>(
         c.exec("SELECT count(*) FROM outbox WHERE automatic AND first_recipient = $1"
                " AND created_at >= $2",
-               Params().text(lower(address)).i64(to_unix_millis(since)))
+               Params().text(core::ascii_lower(address)).i64(to_unix_millis(since)))
             .i64(0, 0));
   });
 }

@@ -13,6 +13,7 @@
 #include "adapters/sql_common/codec.hpp"
 #include "adapters/sqlite_store/schema.hpp"
 #include "adapters/sqlite_store/stmt_cache.hpp"
+#include "core/text.hpp"
 
 namespace escala::adapters {
 namespace {
@@ -364,7 +365,7 @@ class SqliteStore::Impl {
                            int64_t case_id) {
     for (const auto& m : out) {
       const std::string rcpts = Json(m.recipients).dump();
-      const std::string first = m.recipients.empty() ? "" : lower(m.recipients.front());
+      const std::string first = m.recipients.empty() ? "" : core::ascii_lower(m.recipients.front());
       const std::string doc = sql::outbound_to_doc(m.mail);
       stmts()
           .get("INSERT INTO outbox(case_id, kind, envelope_from, recipients, first_recipient,"
@@ -384,11 +385,6 @@ class SqliteStore::Impl {
           .bind(12, to_unix_millis(m.created_at))
           .run();
     }
-  }
-
-  static std::string lower(std::string s) {
-    for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return s;
   }
 
   static void write_mail_part(Session& sql, const core::Change& ch) {
@@ -1246,7 +1242,7 @@ Result<std::vector<core::Contact>> SqliteStore::find_contacts_by_email(const std
     auto q = lease.reader().cache.get(
         "SELECT id, account, name, email, phone, language, created_at, email_failure"
         " FROM contacts WHERE lower(email) = ? ORDER BY id");
-    const std::string key = Impl::lower(email);
+    const std::string key = core::ascii_lower(email);
     q.bind(1, key);
     return contacts_from(q);
   } catch (const std::exception& e) {
@@ -1258,7 +1254,7 @@ Result<std::optional<std::string>> SqliteStore::account_for_email_domain(const s
   if (domain.empty()) return std::optional<std::string>();
   try {
     auto lease = impl_->lease();
-    std::string pattern = "%@" + Impl::lower(domain), account;
+    std::string pattern = "%@" + core::ascii_lower(domain), account;
     *lease << "SELECT account FROM contacts WHERE lower(email) LIKE :p ORDER BY id LIMIT 1",
         soci::use(pattern), soci::into(account);
     if (!(*lease).got_data()) return std::optional<std::string>();
@@ -1271,7 +1267,7 @@ Result<std::optional<std::string>> SqliteStore::account_for_email_domain(const s
 Result<int64_t> SqliteStore::set_email_failure(const std::string& email, const std::string& failure) {
   int64_t changed = 0;
   auto st = impl_->write([&](Session& s) -> Status {
-    std::string key = Impl::lower(email), f = failure;
+    std::string key = core::ascii_lower(email), f = failure;
     soci::statement q = (s.prepare << "UPDATE contacts SET email_failure = :f"
                                       " WHERE lower(email) = :e AND email_failure <> :f2",
                          soci::use(f), soci::use(key), soci::use(f));
@@ -1492,7 +1488,7 @@ Result<int64_t> SqliteStore::count_automatic_to(const std::string& address, Inst
     auto q = lease.reader().cache.get(
         "SELECT count(*) FROM outbox WHERE automatic = 1 AND first_recipient = ?"
         " AND created_at >= ?");
-    const std::string a = Impl::lower(address);
+    const std::string a = core::ascii_lower(address);
     q.bind(1, a).bind(2, to_unix_millis(since));
     return q.row() ? static_cast<int64_t>(q.int_at(0)) : int64_t{0};
   } catch (const std::exception& e) {

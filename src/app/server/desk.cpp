@@ -246,8 +246,9 @@ int serve(const ServeOptions& options) {
   services::CaseMailer mailer(mail_settings, services::MailTemplates(template_overrides), **crypto,
                               policy.number_prefix);
   cases.set_change_decorator(
-      [&mailer](const core::Case& before, core::Change& change, const core::CaseContext& ctx,
-                Instant now) { mailer.decorate(before, change, ctx, now); });
+      [&mailer](core::Change& change, const core::CaseContext& ctx, Instant now) {
+        mailer.decorate(change, ctx, now);
+      });
   GmimeCodec codec(config->smtp_max_message_bytes);
   services::InboundMail inbound(store, store, store, codec, cases, mailer, clock);
   adapters::smtp::SmtpRelay relay;
@@ -292,7 +293,8 @@ int serve(const ServeOptions& options) {
   mail_deps.clock = &clock;
   mail_deps.mailgate_token = secrets.value("mailgate_token", "");
   mail_deps.max_message_bytes = static_cast<size_t>(config->smtp_max_message_bytes);
-  mail_deps.outbox_poke = [&outbox] { outbox.poke(); };
+  // Every committed change that queued mail wakes the sender (API, SMTP, IMAP, mailgate).
+  cases.set_mail_listener([&outbox] { outbox.poke(); });
   adapters::http::MailRoutes mail_routes(cases, mail_deps);
   api_options.mail = &mail_routes;
   if (options.test_clock) {
@@ -338,7 +340,7 @@ int serve(const ServeOptions& options) {
   mailer.set_public_url(config->public_url.empty()
                             ? "http://" + http.host + ":" + std::to_string((*server)->port())
                             : config->public_url);
-  DeskSmtpHandler smtp_handler(inbound, [&outbox] { outbox.poke(); });
+  DeskSmtpHandler smtp_handler(inbound);
   std::unique_ptr<adapters::smtp::SmtpListener> smtp;
   if (!options.smtp.empty()) {
     adapters::smtp::SmtpListenerOptions so;
@@ -392,14 +394,13 @@ int serve(const ServeOptions& options) {
       spdlog::critical("imap {}: {}", m.url, st.error().message);
       return 2;
     }
-    auto ingest = [&inbound, &outbox](std::string_view raw, const std::string& mailbox)
+    auto ingest = [&inbound](std::string_view raw, const std::string& mailbox)
         -> Result<std::string> {
       services::Envelope env;
       env.recipients = {mailbox};
       env.source = "imap";
       auto out = inbound.ingest(raw, env);
       if (!out.ok()) return out.error();
-      outbox.poke();
       return out->disposition;
     };
     auto log = [url = m.url](adapters::imap::ImapLogLevel level, const std::string& msg) {

@@ -48,7 +48,6 @@ Result<std::string> DeskSmtpHandler::deliver(const adapters::smtp::SmtpEnvelope&
   auto out = message.path.empty() ? inbound_.ingest(message.data, env)
                                   : inbound_.ingest_file(message.path, env);
   if (!out.ok()) return out.error();
-  if (after_store_) after_store_();
   std::string id = out->disposition;
   if (!out->case_number.empty()) id = out->case_number + " " + id;
   return id;

@@ -37,15 +37,13 @@ class RelayTransport final : public ports::MailTransport {
 
 class DeskSmtpHandler final : public adapters::smtp::SmtpHandler {
  public:
-  DeskSmtpHandler(services::InboundMail& inbound, std::function<void()> after_store)
-      : inbound_(inbound), after_store_(std::move(after_store)) {}
+  explicit DeskSmtpHandler(services::InboundMail& inbound) : inbound_(inbound) {}
   bool accept_recipient(std::string_view address) override { return inbound_.accepts(address); }
   Result<std::string> deliver(const adapters::smtp::SmtpEnvelope& envelope,
                               const adapters::smtp::SpooledMessage& message) override;
 
  private:
   services::InboundMail& inbound_;
-  std::function<void()> after_store_;
 };
 
 }  // namespace escala::app
