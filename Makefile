@@ -29,10 +29,10 @@ configure: deps
 build: configure web
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# The web console (web/ -> web/dist). `npm ci` only when node_modules is missing or
+# The web console and the customer portal (web/ -> web/dist). `npm ci` only when node_modules is missing or
 # package-lock.json changed since the last install; the Vite build only when a source changed.
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
-  web/vite.config.ts web/tsconfig.json web/package.json web/scripts/compress.mjs
+  web/portal.html web/vite.config.ts web/tsconfig.json web/package.json web/scripts/compress.mjs
 web: web/dist/index.html
 
 web/node_modules/.escala-lock: web/package-lock.json | deps

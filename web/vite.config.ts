@@ -11,6 +11,11 @@ export default defineConfig({
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
     sourcemap: false,
+    // Two pages: the agent console (index.html) and the customer portal (portal.html, served
+    // for /portal/…). Each loads only its own code; they share the Preact chunk.
+    rollupOptions: {
+      input: { console: 'index.html', portal: 'portal.html' },
+    },
   },
   server: {
     // `npm run dev` against a desk on :8080 (make run).
