@@ -43,10 +43,10 @@ TEST(EscalationRules, RecipientsSkipQuietPeople) {
 
 class Wall final : public DueCalculator {
  public:
-  std::optional<Instant> add(const std::string&, Instant from, Seconds s) const override { return from + s; }
-  std::optional<Millis> between(const std::string&, Instant a, Instant b) const override {
-    return std::chrono::duration_cast<Millis>(b - a);
+  std::optional<Millis> mark(const std::string&, Instant t) const override {
+    return t.time_since_epoch();
   }
+  std::optional<Instant> at_mark(const std::string&, Millis m) const override { return Instant{m}; }
 };
 
 class RulesInTheLifecycle : public ::testing::Test {

@@ -46,7 +46,7 @@ class Recorder {
     if (change_.events.empty()) return std::move(change_);
     change_.after.updated_at = now_;
     if (policy_)
-      change_.after.sla.next_timer_at =
+      change_.after.sla.next_timer_mark =
           next_timer(change_.after.sla, *policy_, change_.after.status);
     return std::move(change_);
   }
@@ -234,7 +234,8 @@ Result<Change> fire_sla_timers(const Case& c, Instant now, const CaseContext& ct
                     first->kind == TimerKind::kResponseBreach;
     bool breach = first->kind == TimerKind::kResponseBreach ||
                   first->kind == TimerKind::kResolutionBreach;
-    const SlaClock& k = response ? r.c().sla.response : r.c().sla.resolution;
+    const SlaReport clocks = report_sla(r.c().sla, *ctx.policy, now, r.c().status);
+    const ClockReport& k = response ? clocks.response : clocks.resolution;
     Json data = {{"target", response ? "response" : "resolution"},
                  {"due_at", k.due ? Json(format_iso8601(*k.due)) : Json(nullptr)},
                  {"fire_at", format_iso8601(first->fire_at)},
@@ -253,7 +254,7 @@ Result<Change> fire_sla_timers(const Case& c, Instant now, const CaseContext& ct
   Change out = r.finish();
   // Even when nothing was due (the calendar changed since the timer was set), the next
   // instant is brought up to date so the scheduler does not wake for it again.
-  out.after.sla.next_timer_at = next_timer(out.after.sla, *ctx.policy, out.after.status);
+  out.after.sla.next_timer_mark = next_timer(out.after.sla, *ctx.policy, out.after.status);
   return out;
 }
 

@@ -18,18 +18,25 @@
 
 namespace escala::core {
 
-// Business-time arithmetic the lifecycle needs to set SLA due instants. Implemented over
-// the business calendars; a null pointer in CasePolicy leaves due instants unset.
+// Business-time arithmetic the lifecycle needs for SLA clocks, over the named business
+// calendars (see calendar_timeline.hpp). A calendar's *mark* at an instant is the open time
+// elapsed since a fixed origin; it never decreases. SLA timers are kept as marks, so a
+// calendar edit moves the instants they fall on without rewriting them. A null pointer in
+// CasePolicy leaves clocks without due instants.
 class DueCalculator {
  public:
   virtual ~DueCalculator() = default;
-  // N business seconds after `from` on the named calendar; nullopt if the calendar is unknown
-  // or never opens again.
-  virtual std::optional<Instant> add(const std::string& calendar, Instant from,
-                                     Seconds business) const = 0;
-  // Business time in [from, to) on the named calendar; nullopt if the calendar is unknown.
-  virtual std::optional<Millis> between(const std::string& calendar, Instant from,
-                                        Instant to) const = 0;
+  // The calendar's mark at `t`; nullopt if the calendar is unknown.
+  virtual std::optional<Millis> mark(const std::string& calendar, Instant t) const = 0;
+  // The earliest instant at which the calendar's mark reaches `m`; nullopt if the calendar is
+  // unknown or never gets there.
+  virtual std::optional<Instant> at_mark(const std::string& calendar, Millis m) const = 0;
+
+  // N business seconds after `from` (N > 0; N <= 0 gives `from`); nullopt if the calendar is
+  // unknown or never opens again.
+  std::optional<Instant> add(const std::string& calendar, Instant from, Seconds business) const;
+  // Business time in [from, to); nullopt if the calendar is unknown.
+  std::optional<Millis> between(const std::string& calendar, Instant from, Instant to) const;
 };
 
 struct SlaTarget {

@@ -52,15 +52,15 @@ struct Impact {
   std::string disruption;  // outage | serious | degraded | none
 };
 
-// One SLA clock (D2). Business time consumed is kept in `consumed` up to `running_since`;
-// while running, `due` is the instant the target is reached.
+// One SLA clock (D2). Business time consumed is kept in `consumed` up to `running_since`.
+// The instant the target is reached is derived (report_sla), never stored: it moves when
+// the calendar's hours are edited.
 struct SlaClock {
   Seconds target{0};
   Millis consumed{0};
   std::optional<Instant> started_at;     // the case became complete
   std::optional<Instant> running_since;  // running now; unset while paused or stopped
   std::optional<Instant> stopped_at;     // met: first response, or resolution
-  std::optional<Instant> due;
   // What has been announced in the current cycle (a reopen starts a new one): each
   // warning and breach fires once per target and cycle (D6).
   bool warned = false;
@@ -75,9 +75,10 @@ struct SlaState {
   // "unassigned" escalation rules already fired in this stretch.
   std::optional<Instant> unassigned_since;
   std::vector<std::string> unassigned_alerts;
-  // The earliest instant a warning, breach or alert is due, if any: what the scheduler
-  // waits for.
-  std::optional<Instant> next_timer_at;
+  // When the earliest warning, breach or alert is due, if any, as a mark of the case's
+  // calendar (see DueCalculator): what the scheduler waits for. A calendar edit moves the
+  // instant of a mark, never the mark, so this stays valid across edits.
+  std::optional<Millis> next_timer_mark;
 };
 
 // A file that came with a message, stored once by content hash.

@@ -2,9 +2,27 @@
 
 #include <algorithm>
 
+#include "core/calendar.hpp"
 #include "core/lifecycle.hpp"
 
 namespace escala::core {
+
+std::optional<Instant> DueCalculator::add(const std::string& calendar, Instant from,
+                                          Seconds business) const {
+  auto start = mark(calendar, from);
+  if (!start) return std::nullopt;
+  if (business <= Seconds{0}) return from;
+  return at_mark(calendar, *start + business);
+}
+
+std::optional<Millis> DueCalculator::between(const std::string& calendar, Instant from,
+                                             Instant to) const {
+  auto a = mark(calendar, from);
+  auto b = mark(calendar, to);
+  if (!a || !b) return std::nullopt;
+  return std::max(Millis{0}, *b - *a);
+}
+
 namespace {
 
 Millis elapsed(const CasePolicy& p, const std::string& calendar, Instant from, Instant to) {
@@ -12,18 +30,27 @@ Millis elapsed(const CasePolicy& p, const std::string& calendar, Instant from, I
   return p.due->between(calendar, from, to).value_or(Millis{0});
 }
 
-// Due instant of a running clock: the remaining target laid out from `running_since`.
-void set_due(SlaClock& k, const std::string& calendar, const CasePolicy& p) {
-  k.due.reset();
-  if (!k.running_since || !p.due) return;
-  Millis remaining = std::chrono::duration_cast<Millis>(k.target) - k.consumed;
-  if (remaining <= Millis{0}) {
-    k.due = *k.running_since;  // already over: due no later than now
-    return;
-  }
-  // Business calendars count whole seconds; round the remainder up.
-  auto secs = std::chrono::ceil<Seconds>(remaining);
-  k.due = p.due->add(calendar, *k.running_since, secs);
+// The mark at which a running clock has consumed `share` of business time. Business
+// calendars count whole seconds, so what is left is rounded up to one. Already consumed:
+// the mark the clock resumed at (due at once).
+std::optional<Millis> share_mark(const SlaClock& k, const std::string& calendar,
+                                 const CasePolicy& p, Millis share) {
+  if (!k.running_since || !p.due) return std::nullopt;
+  auto since = p.due->mark(calendar, *k.running_since);
+  if (!since) return std::nullopt;
+  const Millis left = share - k.consumed;
+  if (left <= Millis{0}) return *since;
+  return *since + std::chrono::ceil<Seconds>(left);
+}
+
+// The instant a running clock reaches its target on the calendar as it is now.
+std::optional<Instant> due_instant(const SlaClock& k, const std::string& calendar,
+                                   const CasePolicy& p) {
+  const Millis target = std::chrono::duration_cast<Millis>(k.target);
+  auto m = share_mark(k, calendar, p, target);
+  if (!m) return std::nullopt;
+  if (k.consumed >= target) return *k.running_since;  // already over: due no later than now
+  return p.due->at_mark(calendar, *m);
 }
 
 // Folds the time run so far into `consumed`, keeping the clock running from `at`.
@@ -38,20 +65,17 @@ void start(SlaClock& k, const std::string& calendar, Instant at, const CasePolic
   k.started_at = at;
   k.consumed = Millis{0};
   k.running_since = at;
-  set_due(k, calendar, p);
 }
 
 void pause(SlaClock& k, const std::string& calendar, Instant at, const CasePolicy& p) {
   if (!k.running_since) return;
   checkpoint(k, calendar, at, p);
   k.running_since.reset();
-  k.due.reset();
 }
 
 void resume(SlaClock& k, const std::string& calendar, Instant at, const CasePolicy& p) {
   if (!k.started_at || k.stopped_at || k.running_since) return;
   k.running_since = at;
-  set_due(k, calendar, p);
 }
 
 void stop(SlaClock& k, const std::string& calendar, Instant at, const CasePolicy& p) {
@@ -69,8 +93,6 @@ void retarget(SlaState& sla, Severity severity, Instant at, const CasePolicy& p)
   sla.calendar = t.calendar;
   sla.response.target = t.response;
   sla.resolution.target = t.resolution;
-  set_due(sla.response, sla.calendar, p);
-  set_due(sla.resolution, sla.calendar, p);
 }
 
 bool is_waiting(std::string_view status) {
@@ -92,7 +114,7 @@ ClockReport report_clock(const SlaClock& k, const std::string& calendar, const C
   r.running = k.running_since.has_value();
   r.breached = k.started_at && r.consumed > target;
   r.met = k.stopped_at && !r.breached;
-  r.due = k.due;
+  r.due = due_instant(k, calendar, p);
   r.stopped_at = k.stopped_at;
   return r;
 }
@@ -152,59 +174,55 @@ void apply_sla_event(SlaState& sla, const Event& e, const CasePolicy& p) {
 std::vector<SlaTimer> pending_timers(const SlaState& sla, const CasePolicy& p,
                                      CaseStatus status) {
   std::vector<SlaTimer> out;
-  if (sla.unassigned_since && p.due && status != CaseStatus::kResolved &&
-      status != CaseStatus::kClosed) {
+  if (!p.due) return out;
+  auto instant_of = [&](Millis m) { return p.due->at_mark(sla.calendar, m).value_or(kNever); };
+  if (sla.unassigned_since && status != CaseStatus::kResolved && status != CaseStatus::kClosed) {
+    const auto since = p.due->mark(sla.calendar, *sla.unassigned_since);
     for (const auto& rule : p.rules) {
-      if (rule.on != "unassigned" || !rule.minutes) continue;
+      if (!since || rule.on != "unassigned" || !rule.minutes) continue;
       if (std::find(sla.unassigned_alerts.begin(), sla.unassigned_alerts.end(), rule.name) !=
           sla.unassigned_alerts.end())
         continue;
-      if (auto t = p.due->add(sla.calendar, *sla.unassigned_since, Seconds{*rule.minutes * 60}))
-        out.push_back({TimerKind::kUnassigned, *t, rule.name});
+      const Millis m = *since + Seconds{std::max(*rule.minutes, 0) * 60};
+      out.push_back({TimerKind::kUnassigned, m, instant_of(m), rule.name});
     }
   }
   auto add = [&](const SlaClock& k, TimerKind warning, TimerKind breach) {
-    if (!k.running_since || k.stopped_at || !p.due) return;
+    if (!k.running_since || k.stopped_at) return;
     const Millis target = std::chrono::duration_cast<Millis>(k.target);
-    auto at_share = [&](Millis share) -> std::optional<Instant> {
-      Millis left = share - k.consumed;
-      if (left <= Millis{0}) return *k.running_since;
-      return p.due->add(sla.calendar, *k.running_since, std::chrono::ceil<Seconds>(left));
+    auto timer = [&](TimerKind kind, Millis share) {
+      auto m = share_mark(k, sla.calendar, p, share);
+      if (!m) return;
+      // Already consumed: due at once, at the instant the clock resumed.
+      const Instant at = share <= k.consumed ? *k.running_since : instant_of(*m);
+      out.push_back({kind, *m, at, {}});
     };
-    if (!k.warned && p.warn_percent > 0 && p.warn_percent < 100) {
-      if (auto t = at_share(target * p.warn_percent / 100)) out.push_back({warning, *t, {}});
-    }
-    if (!k.breach_recorded) {
-      // A breach is the first instant past the target.
-      if (auto t = at_share(target)) out.push_back({breach, *t, {}});
-    }
+    if (!k.warned && p.warn_percent > 0 && p.warn_percent < 100)
+      timer(warning, target * p.warn_percent / 100);
+    // A breach is the first instant past the target.
+    if (!k.breach_recorded) timer(breach, target);
   };
   add(sla.response, TimerKind::kResponseWarning, TimerKind::kResponseBreach);
   add(sla.resolution, TimerKind::kResolutionWarning, TimerKind::kResolutionBreach);
   return out;
 }
 
-std::optional<Instant> next_timer(const SlaState& sla, const CasePolicy& p, CaseStatus status) {
-  std::optional<Instant> next;
+std::optional<Millis> next_timer(const SlaState& sla, const CasePolicy& p, CaseStatus status) {
+  std::optional<Millis> next;
   for (const auto& t : pending_timers(sla, p, status))
-    if (!next || t.fire_at < *next) next = t.fire_at;
+    if (!next || t.mark < *next) next = t.mark;
   return next;
+}
+
+std::optional<Instant> next_timer_instant(const SlaState& sla, const CasePolicy& p) {
+  if (!sla.next_timer_mark || !p.due) return std::nullopt;
+  return p.due->at_mark(sla.calendar, *sla.next_timer_mark);
 }
 
 SlaState replay_sla(const std::vector<Event>& events, const CasePolicy& policy) {
   SlaState sla;
   for (const auto& e : events) apply_sla_event(sla, e, policy);
   return sla;
-}
-
-void checkpoint_clocks(SlaState& sla, const CasePolicy& policy, Instant at) {
-  checkpoint(sla.response, sla.calendar, at, policy);
-  checkpoint(sla.resolution, sla.calendar, at, policy);
-}
-
-void recompute_due(SlaState& sla, const CasePolicy& policy) {
-  set_due(sla.response, sla.calendar, policy);
-  set_due(sla.resolution, sla.calendar, policy);
 }
 
 SlaReport report_sla(const SlaState& sla, const CasePolicy& policy, Instant now,

@@ -21,15 +21,6 @@ void apply_sla_event(SlaState& sla, const Event& event, const CasePolicy& policy
 // The clocks of a history, from nothing.
 SlaState replay_sla(const std::vector<Event>& events, const CasePolicy& policy);
 
-// Folds the business time run so far (up to `at`, on the policy's calendars) into the
-// consumed time of running clocks; they keep running from `at`. Before a calendar edit, so
-// that time already spent is measured on the hours that applied then.
-void checkpoint_clocks(SlaState& sla, const CasePolicy& policy, Instant at);
-
-// Recomputes the due instants of running clocks, e.g. after a calendar edit. Time already
-// consumed is kept; the remainder is laid out on the calendar as it is now.
-void recompute_due(SlaState& sla, const CasePolicy& policy);
-
 enum class TimerKind {
   kResponseWarning,
   kResponseBreach,
@@ -40,16 +31,20 @@ enum class TimerKind {
 
 struct SlaTimer {
   TimerKind kind;
-  Instant fire_at;
+  Millis mark;      // due when the calendar's mark reaches this
+  Instant fire_at;  // the instant of `mark` on the calendar as it is now; kNever if never
   std::string rule;  // kUnassigned: the rule's name
 };
 
 // The warnings and breaches still to announce for running clocks, and the unassigned
-// alerts still to raise, with their instants.
+// alerts still to raise, with their marks and instants. All are on the case's calendar.
 std::vector<SlaTimer> pending_timers(const SlaState& sla, const CasePolicy& policy,
                                      CaseStatus status);
-std::optional<Instant> next_timer(const SlaState& sla, const CasePolicy& policy,
-                                  CaseStatus status);
+// The earliest of their marks: what the store keeps for the scheduler.
+std::optional<Millis> next_timer(const SlaState& sla, const CasePolicy& policy,
+                                 CaseStatus status);
+// The instant of the case's next timer on the calendar as it is now.
+std::optional<Instant> next_timer_instant(const SlaState& sla, const CasePolicy& policy);
 
 struct ClockReport {
   Seconds target{0};

@@ -83,16 +83,20 @@ class CaseStore {
   virtual Result<EventPage> events(const EventQuery& query) = 0;
   virtual Result<std::vector<core::BillableItem>> billable_items(const std::string& account) = 0;
 
-  // SLA timers (each case's sla.next_timer_at, kept by the store beside the case).
-  // The earliest pending timer of all cases, if any.
-  virtual Result<std::optional<Instant>> next_sla_timer() = 0;
-  // Cases whose timer is due at `now`, earliest first, at most `limit`.
-  virtual Result<std::vector<int64_t>> cases_with_due_timers(Instant now, int limit) = 0;
+  // SLA timers: each case's sla.next_timer_mark, a mark of its calendar (sla.calendar),
+  // kept by the store beside the case (see core::DueCalculator). Marks of one calendar are
+  // comparable; the scheduler asks per calendar.
+  // The smallest pending mark on `calendar`, if any.
+  virtual Result<std::optional<Millis>> next_sla_mark(const std::string& calendar) = 0;
+  // Cases on `calendar` whose mark is at or below `mark`, smallest first, at most `limit`.
+  virtual Result<std::vector<int64_t>> cases_with_due_timers(const std::string& calendar,
+                                                             Millis mark, int limit) = 0;
 
-  // Applies `mutate` to every open case (clocks running) in one transaction; changes
-  // without events keep only derived state (SLA due instants and timers). Returns how many
-  // cases changed. Used when a calendar or policy changes under running clocks.
-  virtual Result<int64_t> update_open_cases(const CaseMutator& mutate) = 0;
+  // Once after an upgrade from a version that kept timers as instants (schema 6 and
+  // before): applies `mutate` to every case whose timer was kept that way, in one
+  // transaction, storing its document and its timer mark and forgetting the instant.
+  // Returns how many cases there were.
+  virtual Result<int64_t> update_cases_with_legacy_timers(const CaseMutator& mutate) = 0;
 
   // Notifications stored with changes, for one person, newest first, ids below `before_id`
   // (0: from the newest).

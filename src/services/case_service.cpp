@@ -2,6 +2,8 @@
 
 #include <date/tz.h>
 
+#include <map>
+
 #include "core/reports.hpp"
 #include "core/sla.hpp"
 
@@ -95,21 +97,33 @@ Result<core::Json> CaseService::sla_compliance(const core::Actor& actor,
   return out;
 }
 
-Result<int64_t> CaseService::recompute_open_clocks(const std::string& calendar,
-                                                   const core::DueCalculator& before) {
-  core::CasePolicy old_policy = policy_;
-  old_policy.due = &before;
-  const Instant now = clock_.now();
-  auto changed = cases_.update_open_cases([&](const core::Case& c) -> Result<core::Change> {
-    core::Change change{c, {}, std::nullopt, {}};
-    if (c.sla.calendar != calendar) return change;
-    core::checkpoint_clocks(change.after.sla, old_policy, now);
-    core::recompute_due(change.after.sla, policy_);
-    change.after.sla.next_timer_at = core::next_timer(change.after.sla, policy_, c.status);
-    return change;
-  });
-  if (changed.ok() && timer_listener_) timer_listener_(clock_.now());
-  return changed;
+Result<int64_t> CaseService::derive_legacy_timers() {
+  // Contexts are read before the store's writer runs the callback (which must not read
+  // the store): the desk's, and those of accounts with their own SLA policy.
+  auto desk = context_for("");
+  if (!desk.ok()) return desk.error();
+  std::map<std::string, core::CaseContext, std::less<>> own;
+  std::string after;
+  for (;;) {
+    auto page = directory_.list_accounts(after, 500);
+    if (!page.ok()) return page.error();
+    for (const auto& a : *page) {
+      if (!a.contract || a.contract->sla.empty()) continue;
+      auto ctx = context_for(a.code);
+      if (!ctx.ok()) return ctx.error();
+      own.emplace(a.code, std::move(ctx).value());
+    }
+    if (page->size() < 500) break;
+    after = page->back().code;
+  }
+  return cases_.update_cases_with_legacy_timers(
+      [&](const core::Case& c) -> Result<core::Change> {
+        auto it = own.find(c.account);
+        const core::CasePolicy& policy = it != own.end() ? *it->second.policy : *desk->policy;
+        core::Change change{c, {}, std::nullopt, {}};
+        change.after.sla.next_timer_mark = core::next_timer(c.sla, policy, c.status);
+        return change;
+      });
 }
 
 Result<std::vector<core::Notification>> CaseService::notifications(const core::Actor& actor,
@@ -183,8 +197,7 @@ Result<core::Case> CaseService::open(const core::Actor& actor, core::OpenCaseInp
     return change;
   });
   if (created.ok() && queued) note_mail_queued();
-  if (created.ok() && timer_listener_ && created->sla.next_timer_at)
-    timer_listener_(*created->sla.next_timer_at);
+  if (created.ok()) note_timer(*created);
   return created;
 }
 
@@ -243,8 +256,7 @@ Result<core::Case> CaseService::mutate(
     return ch;
   });
   if (updated.ok() && queued) note_mail_queued();
-  if (updated.ok() && timer_listener_ && updated->sla.next_timer_at)
-    timer_listener_(*updated->sla.next_timer_at);
+  if (updated.ok()) note_timer(*updated);
   return updated;
 }
 

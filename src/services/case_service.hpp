@@ -61,9 +61,9 @@ class CaseService {
   // Records the SLA warnings and breaches of case `id` due at `now`, as the system.
   // True when something was recorded.
   Result<bool> fire_sla_timers(int64_t id, Instant now);
-  // Called with a case's next SLA timer after every change that sets one, so a waiting
-  // scheduler can wake earlier. Set once, before serving.
-  void set_timer_listener(std::function<void(Instant)> listener) {
+  // Called after every change that sets an SLA timer, and after a calendar edit, so a
+  // waiting scheduler can plan again. Set once, before serving.
+  void set_timer_listener(std::function<void()> listener) {
     timer_listener_ = std::move(listener);
   }
 
@@ -83,7 +83,11 @@ class CaseService {
   }
   // Tells the timer listener about a case's next SLA timer (for changes made elsewhere).
   void note_timer(const core::Case& c) {
-    if (timer_listener_ && c.sla.next_timer_at) timer_listener_(*c.sla.next_timer_at);
+    if (timer_listener_ && c.sla.next_timer_mark) timer_listener_();
+  }
+  // Tells the timer listener that a calendar changed: the instants of the timers on it moved.
+  void note_calendar_changed() {
+    if (timer_listener_) timer_listener_();
   }
   // What the core's rules need to know about an account's surroundings (policy, contract,
   // staff, time zone).
@@ -95,11 +99,10 @@ class CaseService {
                                     std::optional<Instant> before,
                                     std::optional<std::string> account);
 
-  // Lays the running clocks on `calendar` out again after an edit of it: time run so far
-  // is measured on `before` (the calendars as they were), the rest on the current ones.
-  // Answers how many cases changed.
-  Result<int64_t> recompute_open_clocks(const std::string& calendar,
-                                        const core::DueCalculator& before);
+  // Once after an upgrade: gives the cases whose SLA timer an earlier version kept as an
+  // instant their timer mark (see CaseStore::update_cases_with_legacy_timers). Answers how
+  // many cases there were.
+  Result<int64_t> derive_legacy_timers();
 
   // The caller's notifications, newest first.
   Result<std::vector<core::Notification>> notifications(const core::Actor& actor,
@@ -123,7 +126,7 @@ class CaseService {
   const ports::Clock& clock_;
   core::CasePolicy policy_;
   std::string prefix_;
-  std::function<void(Instant)> timer_listener_;
+  std::function<void()> timer_listener_;
   ChangeDecorator decorator_;
   std::function<void()> mail_listener_;
 

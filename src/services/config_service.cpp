@@ -49,12 +49,12 @@ Result<core::Json> ConfigService::put_calendar(const core::Actor& actor, const s
   ports::DirectoryStore::DeskEvent event{0, clock_.now(), actor.user_id, actor.name,
                                          "calendar_changed",
                                          {{"name", name}, {"old", old}, {"new", stored}}};
-  auto before = calendars_.snapshot();
   ESCALA_TRY(settings_.put_setting_with_event("defaults", desk, event));
-  ESCALA_TRY(calendars_.put(*spec));
-  auto recomputed = cases_.recompute_open_clocks(name, *before);
-  if (!recomputed.ok()) return recomputed.error();
-  return core::Json{{"calendar", stored}, {"recomputed_cases", *recomputed}};
+  // The new hours apply from the edit on; time already run keeps its measure. Timers are
+  // marks of the calendar, so no case is rewritten: the scheduler only plans again.
+  ESCALA_TRY(calendars_.put(*spec, event.at));
+  cases_.note_calendar_changed();
+  return core::Json{{"calendar", stored}, {"effective_from", format_iso8601(event.at)}};
 }
 
 Result<std::vector<ports::DirectoryStore::DeskEvent>> ConfigService::history(

@@ -1,7 +1,7 @@
 #pragma once
 // The desk's configuration that administrators edit while it runs: business calendars
-// (each edit is versioned in the desk's history and re-lays the running SLA clocks on the
-// new hours).
+// (each edit is versioned in the desk's history and applies from the moment it is saved;
+// running SLA clocks count the rest of their time on the new hours).
 
 #include "core/model.hpp"
 #include "ports/case_store.hpp"
@@ -18,8 +18,8 @@ class ConfigService {
                 const ports::Clock& clock);
 
   Result<core::Json> calendars(const core::Actor& actor);
-  // Adds or replaces the calendar `name` (administrators). Answers the stored calendar and
-  // how many running cases had their due instants recomputed.
+  // Adds the calendar `name` or a new version of it (administrators). Answers the stored
+  // calendar and the instant it applies from.
   Result<core::Json> put_calendar(const core::Actor& actor, const std::string& name,
                                   const core::Json& spec);
   Result<std::vector<ports::DirectoryStore::DeskEvent>> history(const core::Actor& actor,

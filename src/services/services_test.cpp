@@ -163,7 +163,7 @@ TEST_F(ServicesTest, CompletingDataByPatchOpensTheCaseAndChargesTheContract) {
   auto done = cases_.patch(customer_, cases_.number_of(*c), patch);
   ASSERT_TRUE(done.ok()) << done.error().message;
   EXPECT_EQ(done->status, core::CaseStatus::kOpen);
-  ASSERT_TRUE(done->sla.response.due);
+  ASSERT_TRUE(cases_.sla_report(*done).response.due);
   auto items = cases_.billable_items(core::Actor::system(), "ACME");
   ASSERT_EQ(items->size(), 1u);
   EXPECT_EQ(cases_.billable_items(agent_, "ACME").error().code, ErrorCode::kPermissionDenied);
@@ -225,12 +225,12 @@ TEST_F(ServicesTest, AContractsOwnSlaReplacesTheDesksTargets) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->severity, core::Severity::kS3);
   EXPECT_EQ(c->sla.calendar, "24x7");
-  EXPECT_EQ(c->sla.response.due, clock_.now() + Seconds{600});
-  EXPECT_EQ(c->sla.resolution.due, clock_.now() + Seconds{1800});
+  EXPECT_EQ(cases_.sla_report(*c).response.due, clock_.now() + Seconds{600});
+  EXPECT_EQ(cases_.sla_report(*c).resolution.due, clock_.now() + Seconds{1800});
   // Other severities follow the desk: S1 keeps 1 h on 24x7.
   in.impact = core::Impact{"all", "outage"};
   auto s1 = cases_.open(agent_, in);
-  EXPECT_EQ(s1->sla.response.due, clock_.now() + Seconds{3600});
+  EXPECT_EQ(cases_.sla_report(*s1).response.due, clock_.now() + Seconds{3600});
   // A contract naming a calendar the desk does not have is refused.
   vip.code = "BAD";
   vip.contract->sla[core::Severity::kS2] = core::TargetOverride{Seconds{60}, Seconds{60}, "mars"};

@@ -8,25 +8,44 @@ constexpr int kBatch = 200;
 }
 
 SlaScheduler::SlaScheduler(ports::CaseStore& store, CaseService& cases,
-                           const ports::Clock& clock)
-    : store_(store), cases_(cases), clock_(clock) {}
+                           const CalendarSet& calendars, const ports::Clock& clock)
+    : store_(store), cases_(cases), calendars_(calendars), clock_(clock) {}
 
 Result<int> SlaScheduler::fire_due() {
   int changed = 0;
-  for (;;) {
-    const Instant now = clock_.now();
-    auto due = store_.cases_with_due_timers(now, kBatch);
-    if (!due.ok()) return due.error();
-    for (int64_t id : *due) {
-      auto fired = cases_.fire_sla_timers(id, now);
-      if (!fired.ok()) return fired.error();
-      if (*fired) ++changed;
+  for (const std::string& calendar : calendars_.names()) {
+    for (;;) {
+      const Instant now = clock_.now();
+      auto mark = calendars_.mark(calendar, now);
+      if (!mark) break;
+      auto due = store_.cases_with_due_timers(calendar, *mark, kBatch);
+      if (!due.ok()) return due.error();
+      int fired_here = 0;
+      for (int64_t id : *due) {
+        auto fired = cases_.fire_sla_timers(id, now);
+        if (!fired.ok()) return fired.error();
+        if (*fired) ++fired_here;
+      }
+      changed += fired_here;
+      // A full batch where nothing fired would come back unchanged: stop rather than spin
+      // (each case's mark was brought up to date by fire_sla_timers).
+      if (static_cast<int>(due->size()) < kBatch || fired_here == 0) break;
     }
-    if (static_cast<int>(due->size()) < kBatch) return changed;
   }
+  return changed;
 }
 
-Result<std::optional<Instant>> SlaScheduler::next_due() { return store_.next_sla_timer(); }
+Result<std::optional<Instant>> SlaScheduler::next_due() {
+  std::optional<Instant> next;
+  for (const std::string& calendar : calendars_.names()) {
+    auto mark = store_.next_sla_mark(calendar);
+    if (!mark.ok()) return mark.error();
+    if (!*mark) continue;
+    auto at = calendars_.at_mark(calendar, **mark);
+    if (at && (!next || *at < *next)) next = at;
+  }
+  return next;
+}
 
 void SlaScheduler::run(std::chrono::milliseconds max_wait) {
   for (;;) {

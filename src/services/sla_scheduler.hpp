@@ -1,9 +1,12 @@
 #pragma once
 // Fires SLA warnings and breaches (D6) at their instants. The timers live in the store
-// (each case's next timer instant, indexed), so nothing is held only in memory: after a
-// restart, whatever fell due while the process was down fires at once, and a firing is the
-// same transaction as the event it records, so it never repeats. The loop that calls
-// fire_due() waits for the next instant (next_due()) or a poke, never sweeps every case.
+// (each case's next timer as a mark of its calendar, indexed per calendar), so nothing is
+// held only in memory: after a restart, whatever fell due while the process was down fires
+// at once, and a firing is the same transaction as the event it records, so it never
+// repeats. The loop that calls fire_due() waits for the next instant (next_due(): per
+// calendar, the instant its smallest mark is reached, on the hours as they are now) or a
+// poke, never sweeps every case. A calendar edit therefore costs one new plan, not a
+// rewrite of every open case.
 
 #include <condition_variable>
 #include <mutex>
@@ -11,13 +14,15 @@
 
 #include "ports/case_store.hpp"
 #include "ports/clock.hpp"
+#include "services/calendar_set.hpp"
 #include "services/case_service.hpp"
 
 namespace escala::services {
 
 class SlaScheduler {
  public:
-  SlaScheduler(ports::CaseStore& store, CaseService& cases, const ports::Clock& clock);
+  SlaScheduler(ports::CaseStore& store, CaseService& cases, const CalendarSet& calendars,
+               const ports::Clock& clock);
 
   // Records every warning and breach due now. Returns how many cases changed.
   Result<int> fire_due();
@@ -34,6 +39,7 @@ class SlaScheduler {
  private:
   ports::CaseStore& store_;
   CaseService& cases_;
+  const CalendarSet& calendars_;
   const ports::Clock& clock_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -495,6 +495,45 @@ TEST_P(StoreContract, SessionsAndSettings) {
   EXPECT_EQ((*dir().get_setting("k").value())["a"], 1);
 }
 
+TEST_P(StoreContract, ChangePasswordEndsTheUsersOtherSessions) {
+  core::User u;
+  u.email = "pw@desk.com";
+  u.name = "Pw";
+  u.role = core::Role::kAgent;
+  u.level = 1;
+  u.password_hash = "$argon2id$old";
+  auto user = dir().create_user(u);
+  ASSERT_TRUE(user.ok());
+  u.email = "other@desk.com";
+  auto other = dir().create_user(u);
+  ASSERT_TRUE(other.ok());
+  const int64_t id = user->id;
+  for (const char* h : {"keep", "end1", "end2"})
+    ASSERT_TRUE(dir().create_session({h, id, now_, now_ + Seconds{60}}).ok());
+  ASSERT_TRUE(dir().create_session({"others", other->id, now_, now_ + Seconds{60}}).ok());
+
+  auto ended = dir().change_password(id, "$argon2id$new", "keep");
+  ASSERT_TRUE(ended.ok()) << ended.error().message;
+  EXPECT_EQ(*ended, 2);
+  EXPECT_EQ((*dir().get_user(id).value())->password_hash, "$argon2id$new");
+  EXPECT_EQ((*dir().get_user(other->id).value())->password_hash, "$argon2id$old");
+  EXPECT_TRUE(dir().find_session("keep")->has_value());
+  EXPECT_FALSE(dir().find_session("end1")->has_value());
+  EXPECT_FALSE(dir().find_session("end2")->has_value());
+  EXPECT_TRUE(dir().find_session("others")->has_value());  // another user's session stays
+
+  // Empty keep: every session of the user ends.
+  auto all = dir().change_password(id, "$argon2id$newer", "");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(*all, 1);
+  EXPECT_FALSE(dir().find_session("keep")->has_value());
+
+  auto missing = dir().change_password(id + 1000, "$argon2id$x", "");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(dir().find_session("others")->has_value());
+}
+
 TEST_P(StoreContract, ReopeningKeepsCasesAndNeverReusesNumbers) {
   if (!GetParam().persistent) GTEST_SKIP() << "in-memory store";
   create("a");
@@ -503,6 +542,45 @@ TEST_P(StoreContract, ReopeningKeepsCasesAndNeverReusesNumbers) {
   stores_ = GetParam().open(dir_);
   EXPECT_EQ((*cases().get(2))->subject, "b");
   EXPECT_EQ(create("c").id, 3);
+}
+
+// A change with no events that moves the SLA timer (derived state) is kept; timers are
+// marks per calendar, found smallest first.
+TEST_P(StoreContract, SlaTimersAreKeptAsMarksPerCalendar) {
+  auto set_timer = [&](int64_t id, const std::string& calendar, std::optional<int64_t> mark) {
+    auto r = cases().update(id, [&](const core::Case& cur) -> Result<core::Change> {
+      core::Change ch{cur, {}, std::nullopt, {}};
+      ch.after.sla.calendar = calendar;
+      ch.after.sla.next_timer_mark = mark ? std::optional<Millis>(Millis{*mark}) : std::nullopt;
+      return ch;
+    });
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  };
+  core::Case a = create("a"), b = create("b"), c = create("c"), d = create("d");
+  set_timer(a.id, "support", 5000);
+  set_timer(b.id, "support", 1000);
+  set_timer(c.id, "24x7", 500);
+  set_timer(d.id, "support", 9000);
+  EXPECT_EQ(*cases().next_sla_mark("support"), Millis{1000});
+  EXPECT_EQ(*cases().next_sla_mark("24x7"), Millis{500});
+  EXPECT_FALSE(cases().next_sla_mark("nights")->has_value());
+  EXPECT_EQ(*cases().cases_with_due_timers("support", Millis{5000}, 10),
+            (std::vector<int64_t>{b.id, a.id}));
+  EXPECT_EQ(*cases().cases_with_due_timers("support", Millis{9000}, 2),
+            (std::vector<int64_t>{b.id, a.id}));
+  EXPECT_TRUE(cases().cases_with_due_timers("24x7", Millis{499}, 10)->empty());
+  EXPECT_EQ((*cases().get(b.id))->sla.next_timer_mark, Millis{1000});
+  // A timer no longer pending leaves the index.
+  set_timer(b.id, "support", std::nullopt);
+  EXPECT_EQ(*cases().next_sla_mark("support"), Millis{5000});
+  EXPECT_FALSE((*cases().get(b.id))->sla.next_timer_mark);
+  // A store created by this version has no timers kept as instants.
+  auto legacy = cases().update_cases_with_legacy_timers(
+      [](const core::Case& cur) -> Result<core::Change> {
+        return core::Change{cur, {}, std::nullopt, {}};
+      });
+  ASSERT_TRUE(legacy.ok());
+  EXPECT_EQ(*legacy, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -574,6 +652,53 @@ TEST(SqliteStore, EventsCannotBeUpdatedOrDeleted) {
   std::filesystem::remove_all(dir);
 }
 
+// A desk upgraded from schema 6 kept each case's next SLA timer as an instant; the store
+// finds those cases once, and storing their mark forgets the instant.
+TEST(SqliteStore, TimersKeptAsInstantsAreConvertedOnce) {
+  auto dir = std::filesystem::temp_directory_path() / ("escala-legacy-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  adapters::SqliteOptions o;
+  o.path = (dir / "escala.db").string();
+  core::CasePolicy policy;
+  core::CaseContext ctx{&policy, std::nullopt, Seconds{0}};
+  core::OpenCaseInput in;
+  in.subject = "x";
+  {
+    auto store = adapters::SqliteStore::open(o);
+    ASSERT_TRUE(store.ok());
+    for (int i = 0; i < 3; ++i)
+      ASSERT_TRUE((*store)->create([&](int64_t id) {
+        return core::open_case(id, in, core::Actor::system(), Instant{}, ctx);
+      }).ok());
+  }
+  {
+    soci::session sql(soci::sqlite3, "db=" + o.path);
+    sql << "UPDATE cases SET sla_next_at = 1234, sla_calendar = NULL, sla_mark = NULL WHERE id <> 2";
+  }
+  auto store = adapters::SqliteStore::open(o);
+  ASSERT_TRUE(store.ok());
+  std::vector<int64_t> seen;
+  auto converted = (*store)->update_cases_with_legacy_timers(
+      [&](const core::Case& cur) -> Result<core::Change> {
+        seen.push_back(cur.id);
+        core::Change ch{cur, {}, std::nullopt, {}};
+        ch.after.sla.calendar = "support";
+        ch.after.sla.next_timer_mark = Millis{777 + cur.id};
+        return ch;
+      });
+  ASSERT_TRUE(converted.ok()) << converted.error().message;
+  EXPECT_EQ(*converted, 2);
+  EXPECT_EQ(seen, (std::vector<int64_t>{1, 3}));
+  EXPECT_EQ(*(*store)->next_sla_mark("support"), Millis{778});
+  auto again = (*store)->update_cases_with_legacy_timers(
+      [](const core::Case& cur) -> Result<core::Change> {
+        return core::Change{cur, {}, std::nullopt, {}};
+      });
+  EXPECT_EQ(*again, 0);
+  (*store).reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace escala
 
@@ -589,7 +714,7 @@ TEST(PgStore, EventsCannotBeUpdatedOrDeleted) {
   o.url = url;
   auto store = adapters::PgStore::open(o);
   ASSERT_TRUE(store.ok()) << store.error().message;
-  EXPECT_EQ((*store)->schema_version(), 6);
+  EXPECT_GE((*store)->schema_version(), 7);
   core::CasePolicy policy;
   core::CaseContext ctx{&policy, std::nullopt, Seconds{0}};
   core::OpenCaseInput in;

@@ -66,7 +66,7 @@ Result<core::Case> MemoryStore::update(int64_t id, const ports::CaseMutator& mut
     return make_error(ErrorCode::kAlreadyExists, "message already received");
   const bool mail = change->inbound || !change->outbox.empty() || !change->thread_ids.empty();
   if (change->events.empty() && !mail &&
-      change->after.sla.next_timer_at == it->second.sla.next_timer_at)
+      change->after.sla.next_timer_mark == it->second.sla.next_timer_mark)
     return it->second;
   core::Case out = change->after;
   store_change(std::move(change).value());
@@ -127,22 +127,26 @@ Result<std::vector<core::BillableItem>> MemoryStore::billable_items(const std::s
   return out;
 }
 
-Result<std::optional<Instant>> MemoryStore::next_sla_timer() {
+Result<std::optional<Millis>> MemoryStore::next_sla_mark(const std::string& calendar) {
   std::lock_guard lock(mu_);
-  std::optional<Instant> next;
+  std::optional<Millis> next;
   for (const auto& [id, c] : cases_)
-    if (c.sla.next_timer_at && (!next || *c.sla.next_timer_at < *next)) next = c.sla.next_timer_at;
+    if (c.sla.calendar == calendar && c.sla.next_timer_mark &&
+        (!next || *c.sla.next_timer_mark < *next))
+      next = c.sla.next_timer_mark;
   return next;
 }
 
-Result<std::vector<int64_t>> MemoryStore::cases_with_due_timers(Instant now, int limit) {
+Result<std::vector<int64_t>> MemoryStore::cases_with_due_timers(const std::string& calendar,
+                                                                Millis mark, int limit) {
   std::lock_guard lock(mu_);
-  std::vector<std::pair<Instant, int64_t>> due;
+  std::vector<std::pair<Millis, int64_t>> due;
   for (const auto& [id, c] : cases_)
-    if (c.sla.next_timer_at && *c.sla.next_timer_at <= now) due.emplace_back(*c.sla.next_timer_at, id);
+    if (c.sla.calendar == calendar && c.sla.next_timer_mark && *c.sla.next_timer_mark <= mark)
+      due.emplace_back(*c.sla.next_timer_mark, id);
   std::sort(due.begin(), due.end());
   std::vector<int64_t> out;
-  for (const auto& [at, id] : due) {
+  for (const auto& [m, id] : due) {
     if (static_cast<int>(out.size()) >= limit) break;
     out.push_back(id);
   }
@@ -282,6 +286,24 @@ Status MemoryStore::delete_session(const std::string& h) {
   return ok_status();
 }
 
+Result<int64_t> MemoryStore::change_password(int64_t user_id, const std::string& password_hash,
+                                             const std::string& keep_token_hash) {
+  std::lock_guard lock(mu_);
+  auto it = users_.find(user_id);
+  if (it == users_.end()) return make_error(ErrorCode::kNotFound, "no such user");
+  it->second.password_hash = password_hash;
+  int64_t ended = 0;
+  for (auto s = sessions_.begin(); s != sessions_.end();) {
+    if (s->second.user_id == user_id && s->first != keep_token_hash) {
+      s = sessions_.erase(s);
+      ++ended;
+    } else {
+      ++s;
+    }
+  }
+  return ended;
+}
+
 Result<std::optional<core::Json>> MemoryStore::get_setting(const std::string& key) {
   std::lock_guard lock(mu_);
   auto it = settings_.find(key);
@@ -295,19 +317,8 @@ Status MemoryStore::put_setting(const std::string& key, const core::Json& value)
   return ok_status();
 }
 
-Result<int64_t> MemoryStore::update_open_cases(const ports::CaseMutator& mutate) {
-  std::lock_guard lock(mu_);
-  int64_t changed = 0;
-  std::vector<int64_t> ids;
-  for (const auto& [id, c] : cases_)
-    if (c.status == core::CaseStatus::kOpen) ids.push_back(id);
-  for (int64_t id : ids) {
-    auto change = mutate(cases_[id]);
-    if (!change.ok()) return change.error();
-    store_change(std::move(change).value());
-    ++changed;
-  }
-  return changed;
+Result<int64_t> MemoryStore::update_cases_with_legacy_timers(const ports::CaseMutator&) {
+  return int64_t{0};  // this store never kept timers as instants
 }
 
 Status MemoryStore::put_setting_with_event(const std::string& key, const core::Json& value,

@@ -51,6 +51,7 @@ class Params {
   Params& boolean(bool v) { return text(v ? "true" : "false"); }
   Params& null();
   Params& opt_i64(const std::optional<long long>& v) { return v ? i64(*v) : null(); }
+  Params& opt_text(const std::optional<std::string>& v) { return v ? text(*v) : null(); }
   // Sent in binary form: any bytes (BYTEA).
   Params& bytes(std::string v);
   // Appends a parameter and answers its placeholder ("$3"): for queries built in code.

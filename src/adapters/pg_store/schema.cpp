@@ -136,6 +136,18 @@ const std::vector<Migration>& migrations() {
            "ALTER TABLE contacts ADD COLUMN email_failure TEXT NOT NULL DEFAULT ''",
            "CREATE INDEX contacts_email_lower ON contacts(lower(email))",
        }},
+      {7,
+       "SLA timers as marks of their calendar (calendar edits no longer rewrite cases)",
+       {
+           // sla_next_at (an instant) is kept only to find the timers of earlier versions,
+           // which get their mark once at start-up (update_cases_with_legacy_timers).
+           "DROP INDEX cases_sla_next",
+           "CREATE INDEX cases_sla_legacy ON cases(id) WHERE sla_next_at IS NOT NULL",
+           "ALTER TABLE cases ADD COLUMN sla_calendar TEXT",
+           "ALTER TABLE cases ADD COLUMN sla_mark BIGINT",
+           "CREATE INDEX cases_sla_mark ON cases(sla_calendar, sla_mark)"
+           " WHERE sla_mark IS NOT NULL",
+       }},
   };
   return kMigrations;
 }

@@ -23,7 +23,6 @@ Json clock_to_json(const core::SlaClock& k) {
               {"started_at", opt_ms(k.started_at)},
               {"running_since", opt_ms(k.running_since)},
               {"stopped_at", opt_ms(k.stopped_at)},
-              {"due", opt_ms(k.due)},
               {"warned", k.warned},
               {"breach_recorded", k.breach_recorded}};
 }
@@ -35,7 +34,6 @@ core::SlaClock clock_from_json(const Json& j) {
   k.started_at = get_opt_ms(j, "started_at");
   k.running_since = get_opt_ms(j, "running_since");
   k.stopped_at = get_opt_ms(j, "stopped_at");
-  k.due = get_opt_ms(j, "due");
   k.warned = j.value("warned", false);
   k.breach_recorded = j.value("breach_recorded", false);
   return k;
@@ -78,7 +76,8 @@ std::string case_to_doc(const core::Case& c) {
         {"resolution", clock_to_json(c.sla.resolution)},
         {"unassigned_since", opt_ms(c.sla.unassigned_since)},
         {"unassigned_alerts", c.sla.unassigned_alerts},
-        {"next_timer_at", opt_ms(c.sla.next_timer_at)}}},
+        {"next_timer_mark",
+         c.sla.next_timer_mark ? Json(c.sla.next_timer_mark->count()) : Json(nullptr)}}},
       {"version", c.version},
   };
   // The email channel's part, only when there is one (keeps other cases' rows small).
@@ -132,7 +131,10 @@ Result<core::Case> case_from_doc(const std::string& doc) {
     c.sla.calendar = sla.value("calendar", "");
     c.sla.response = clock_from_json(sla.at("response"));
     c.sla.resolution = clock_from_json(sla.at("resolution"));
-    c.sla.next_timer_at = get_opt_ms(sla, "next_timer_at");
+    // Documents written before marks hold "next_timer_at" (an instant) instead; such cases
+    // get their mark from update_cases_with_legacy_timers after the upgrade.
+    if (auto m = sla.find("next_timer_mark"); m != sla.end() && m->is_number_integer())
+      c.sla.next_timer_mark = Millis{m->get<int64_t>()};
     c.sla.unassigned_since = get_opt_ms(sla, "unassigned_since");
     if (sla.contains("unassigned_alerts"))
       c.sla.unassigned_alerts = sla["unassigned_alerts"].get<std::vector<std::string>>();
