@@ -102,9 +102,12 @@ std::optional<Response> StaticFiles::serve(const Request& request,
     // shell: a script tag must not receive HTML.
     if (path[0] == "assets") return std::nullopt;
   }
-  // The console's shell for a browser's navigation to "/" or a client-side route. API
-  // clients (no text/html in Accept) keep getting the JSON 404 for unknown paths.
+  // The shell for a browser's navigation to "/" or a client-side route: the customer
+  // portal's (portal.html) under /portal, the console's (index.html) elsewhere. API clients
+  // (no text/html in Accept) keep getting the JSON 404 for unknown paths.
   if (!header_has(request.accept, "text/html")) return std::nullopt;
+  if (!path.empty() && path[0] == "portal")
+    if (auto r = file_response(request, root_ / "portal.html", false)) return r;
   return file_response(request, root_ / "index.html", false);
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The web console's files (a Vite build, `web/dist`) served next to the API. Hashed assets
-// under /assets/ are cached for a year; index.html is revalidated on every load and answers
-// a browser's navigation to any client-side route (/cases/CMW-000001), so deep links work.
+// under /assets/ are cached for a year; the HTML shells are revalidated on every load and
+// answer a browser's navigation to any client-side route, so deep links work: portal.html
+// (the customer portal) under /portal/…, index.html (the agent console) everywhere else.
 // Paths that belong to the desk (/api/…, /healthz, /confirm/…) are never answered here.
 
 #include <filesystem>
@@ -21,8 +22,9 @@ class StaticFiles {
   static Result<std::unique_ptr<StaticFiles>> open(const std::string& root);
 
   // For a GET or HEAD with the request target's decoded path `segments`: the file under the
-  // root, or index.html when a browser navigates (Accept: text/html) to a path without a
-  // file. Nothing (the caller answers its JSON 404) for other methods, for the desk's own
+  // root, or the shell when a browser navigates (Accept: text/html) to a path without a
+  // file: portal.html under /portal (index.html when the build has no portal), else
+  // index.html. Nothing (the caller answers its JSON 404) for other methods, for the desk's own
   // paths, for unsafe paths (empty, dot or dot-dot segments, separators, NUL; symlinks out
   // of the root) and for API clients asking for a page that is not a file.
   // Thread-safe: reads files on each call and keeps no state.

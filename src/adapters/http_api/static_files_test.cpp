@@ -79,6 +79,30 @@ TEST_F(StaticFilesTest, BrowserNavigationsGetTheShellWithSecurityHeaders) {
   }
 }
 
+TEST_F(StaticFilesTest, PortalNavigationsGetThePortalShell) {
+  write("dist/portal.html", "<!doctype html><title>Portal</title>");
+  for (auto path : std::vector<std::vector<std::string>>{
+           {"portal"}, {"portal", ""}, {"portal", "cases", "CMW-000001"}, {"portal", "new"}}) {
+    auto r = get(path, "text/html,application/xhtml+xml,*/*;q=0.8");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "<!doctype html><title>Portal</title>");
+    EXPECT_EQ(header(*r, "Cache-Control"), "no-cache");
+    EXPECT_NE(header(*r, "Content-Security-Policy").find("default-src 'self'"), std::string::npos);
+  }
+  // Only the first segment decides: a console route that mentions "portal" stays the console's.
+  auto console = get({"cases", "portal"}, "text/html");
+  ASSERT_TRUE(console);
+  EXPECT_EQ(console->body, "<!doctype html><title>Escala</title>");
+  // API clients asking under /portal keep their JSON 404.
+  EXPECT_FALSE(get({"portal", "nope"}, "application/json"));
+}
+
+TEST_F(StaticFilesTest, WithoutAPortalBuildPortalNavigationsGetTheConsoleShell) {
+  auto r = get({"portal"}, "text/html");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "<!doctype html><title>Escala</title>");
+}
+
 TEST_F(StaticFilesTest, ApiClientsKeepTheirJson404) {
   EXPECT_FALSE(get({}, "application/json"));
   EXPECT_FALSE(get({"nope"}, "application/json"));

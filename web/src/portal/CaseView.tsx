@@ -4,12 +4,13 @@ import { label, lang, messages, type Messages } from './i18n';
 import { dateTime } from '../format';
 import { linkClick } from '../router';
 import { useSignal } from '../signal';
-import { FieldInput, errorFor, fieldLabel, fieldsOf, nextStep, showValue } from './fields';
+import { FieldInput, applies, errorFor, fieldLabel, fieldsOf, invalidText, nextStep, showValue } from './fields';
 import { BASE } from './shell';
 
 // The events the portal shows: the conversation, and a short public activity list.
 const CONVERSATION = new Set(['created', 'customer_message', 'reply']);
-const ACTIVITY = new Set(['created', 'status_changed', 'fields_updated', 'resolved', 'reopened']);
+// (The resolution and reopening show as status changes; the resolution's text is above.)
+const ACTIVITY = new Set(['created', 'status_changed', 'fields_updated']);
 
 // Messages written by the support team (a case opened by phone is the agent's writing).
 const STAFF = new Set(['agent', 'supervisor', 'admin']);
@@ -52,6 +53,8 @@ export function CaseView({ number, user, created }: { number: string; user: User
     setCase(null);
     setNotFound(false);
     reload();
+    // The "created" notice is for this visit only: a reload or a shared link shows none.
+    if (created) history.replaceState(null, '', location.pathname);
   }, [number]);
 
   useEffect(() => {
@@ -98,9 +101,10 @@ export function CaseView({ number, user, created }: { number: string; user: User
   const missingSpecs = specs.filter((s) => c.missing_fields.includes(s.name));
   // What the customer typed into the missing fields, as the API takes it (the Teams email
   // may become required by the extension type typed right here).
-  const typed = fieldsOf(draft, missingSpecs);
+  const known = { extension_type: c.fields.extension_type };
+  const typed = fieldsOf(draft, missingSpecs, known);
   const fieldNames = [...specs.map((s) => s.name).filter((n) => n in c.fields || c.missing_fields.includes(n))];
-  const fieldError = (name: string) => (error && errorFor(error.field, name) ? error.message : undefined);
+  const fieldError = (name: string) => (error && errorFor(error.field, name) ? invalidText(name, error.message, m) : undefined);
   const generalError = error && !specs.some((s) => errorFor(error.field, s.name)) ? error : null;
 
   return (
@@ -151,7 +155,7 @@ export function CaseView({ number, user, created }: { number: string; user: User
             <h3>{m.addInfo}</h3>
             <div class="pf-grid-fields">
               {missingSpecs
-                .filter((s) => s.name !== 'teams_email' || draft.extension_type === 'teams' || c.fields.extension_type === 'teams')
+                .filter((s) => applies(s, { ...known, ...draft }))
                 .map((s) => (
                   <FieldInput
                     key={s.name}
@@ -161,7 +165,10 @@ export function CaseView({ number, user, created }: { number: string; user: User
                     value={draft[s.name] ?? ''}
                     missing={!(s.name in typed)}
                     error={fieldError(s.name)}
-                    onChange={(x) => setDraft({ ...draft, [s.name]: x })}
+                    onChange={(x) => {
+                      setDraft({ ...draft, [s.name]: x });
+                      if (error && errorFor(error.field, s.name)) setError(null);
+                    }}
                   />
                 ))}
             </div>
@@ -346,7 +353,7 @@ export function CaseView({ number, user, created }: { number: string; user: User
 function activityLine(e: CaseEvent, m: Messages, specs: FieldSpec[], l: 'es' | 'en'): string {
   switch (e.type) {
     case 'status_changed':
-      return `${m['ev.status_changed']}: ${label(m, 'status.' + str(e.data.to))}`;
+      return `${m['ev.status_changed']}: ${label(m, 'st.' + str(e.data.to))}`;
     case 'fields_updated':
       return `${m['ev.fields_updated']}: ${Object.keys((e.data.changes as object) ?? {})
         .map((n) => fieldLabel(specs.find((s) => s.name === n), n, l))

@@ -3,7 +3,7 @@ import { ApiError, call, fieldSpecs, type Case, type FieldSpec, type User } from
 import { lang, messages } from './i18n';
 import { linkClick, navigate } from '../router';
 import { useSignal } from '../signal';
-import { FieldInput, applies, errorFor, fieldsOf, namesOf } from './fields';
+import { FieldInput, applies, errorFor, fieldsOf, invalidText, namesOf } from './fields';
 import { BASE } from './shell';
 
 type Kind = 'incident' | 'activation';
@@ -60,7 +60,7 @@ export function NewCase({ user, initialType }: { user: User; initialType: string
   }
 
   // The desk's answer about one field, in the reader's words where we have them.
-  const fieldError = (name: string) => (error && errorFor(error.field, name) ? error.message : undefined);
+  const fieldError = (name: string) => (error && errorFor(error.field, name) ? invalidText(name, error.message, m) : undefined);
   const generalError = error && !specs.some((s) => errorFor(error.field, s.name)) ? error : null;
 
   return (
@@ -141,7 +141,10 @@ export function NewCase({ user, initialType }: { user: User; initialType: string
                 value={v[s.name] ?? ''}
                 missing={!(s.name in typed)}
                 error={fieldError(s.name)}
-                onChange={(x) => setValues({ ...values, [type]: { ...v, [s.name]: x } })}
+                onChange={(x) => {
+                  setValues({ ...values, [type]: { ...v, [s.name]: x } });
+                  if (error && errorFor(error.field, s.name)) setError(null);
+                }}
               />
             ))}
           </div>

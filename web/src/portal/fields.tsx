@@ -11,7 +11,7 @@ export function fieldLabel(spec: FieldSpec | undefined, name: string, l: Lang): 
 }
 
 // Whether a field applies given the values so far (the Teams email only for Teams).
-export function applies(spec: FieldSpec, values: Record<string, string | unknown>): boolean {
+export function applies(spec: FieldSpec, values: Record<string, unknown>): boolean {
   if (spec.name === 'teams_email') return values.extension_type === 'teams';
   return true;
 }
@@ -35,11 +35,14 @@ export function toApi(name: string, v: string): unknown {
   return t;
 }
 
-// The typed values that the API will take, as its `fields` object.
-export function fieldsOf(values: Record<string, string>, specs: FieldSpec[]): Record<string, unknown> {
+// The typed values that the API will take, as its `fields` object. `known` holds values
+// already stored on the case, which decide what applies (a stored Teams extension type
+// makes the Teams email apply).
+export function fieldsOf(values: Record<string, string>, specs: FieldSpec[], known: Record<string, unknown> = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const context = { ...known, ...values };
   for (const s of specs) {
-    if (!applies(s, values)) continue;
+    if (!applies(s, context)) continue;
     const v = toApi(s.name, values[s.name] ?? '');
     if (v !== undefined) out[s.name] = v;
   }
@@ -63,6 +66,13 @@ export function namesOf(names: string[], specs: FieldSpec[], l: Lang): string {
 // The field's error from the desk ("fields.extension") when it names this field.
 export function errorFor(field: string | undefined, name: string): boolean {
   return field === `fields.${name}` || field === name;
+}
+
+// The desk's refusal of a field's value in the reader's words, with the desk's own words
+// after them (they may say more, e.g. the list of choices).
+export function invalidText(name: string, message: string, m: Messages): string {
+  const ours = label(m, 'invalid.' + name);
+  return ours === name ? message : `${ours} (${message})`;
 }
 
 export function FieldInput(props: {
