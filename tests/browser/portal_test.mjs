@@ -216,6 +216,14 @@ async function main() {
   await page.click('[data-testid=new-case]');
   await page.waitForSelector('[data-testid=new-case-form]');
   assert.equal(new URL(page.url()).pathname, '/portal/new');
+  // The activation form (R2.1): the account is filled in, the Teams email applies to Teams only.
+  await page.check('[data-testid=type-activation]');
+  await page.waitForSelector('[data-testid=input-user_full_name]');
+  assert.equal(await page.inputValue('[data-testid=input-account_id]'), 'ACME');
+  assert.equal(await page.locator('[data-testid=input-teams_email]').count(), 0);
+  await page.selectOption('[data-testid=input-extension_type]', 'teams');
+  await page.waitForSelector('[data-testid=input-teams_email]');
+  assert.match(await page.locator('[data-testid=form-missing]').textContent(), /Correo electrónico a ligar \(Microsoft Teams\)/);
   await page.check('[data-testid=type-incident]');
   await page.getByLabel('Asunto').fill('Extensión 204 sin audio entrante');
   await page.getByLabel('Descripción').fill('Desde esta mañana quien nos llama no se escucha.');
@@ -322,6 +330,17 @@ async function main() {
   await page.waitForFunction(() => document.querySelector('[data-testid=case-status]')?.dataset.status === 'open');
   const reopened = (await api('GET', `/cases/${hostile.number}/events?limit=1000`, undefined, admin)).items;
   assert.ok(reopened.some((e) => e.type === 'reopened' && e.data.reason === 'La factura sigue con el monto anterior.'));
+
+  // The team asks a question: the customer sees it as the next step and answers it.
+  await api('POST', `/cases/${hostile.number}/replies`, { body: '¿Nos envía el número de la factura?', pending: true }, agent);
+  await page.reload();
+  await page.waitForSelector('[data-testid=case-page]');
+  assert.equal(await page.locator('[data-testid=case-status]').getAttribute('data-status'), 'pending_customer');
+  assert.equal(await page.locator('[data-testid=question]').textContent(), '¿Nos envía el número de la factura?');
+  await page.fill('[data-testid=reply-body]', 'Es la F-2026-1187.');
+  await page.click('[data-testid=reply-send]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=case-status]')?.dataset.status === 'open');
+  await page.locator('[data-testid=msg-customer]').filter({ hasText: 'F-2026-1187' }).waitFor();
 
   // Another account's case by URL: "not found" on the page, 404 from the API.
   await page.goto(`${base}/portal/cases/${globexCase.number}`);
