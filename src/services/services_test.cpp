@@ -8,6 +8,7 @@
 #include "services/calendar_set.hpp"
 #include "services/case_service.hpp"
 #include "services/directory_service.hpp"
+#include "services/config_service.hpp"
 #include "services/sla_scheduler.hpp"
 
 namespace escala::services {
@@ -251,7 +252,7 @@ TEST_F(ServicesTest, SchedulerFiresEachTimerOnceAtItsInstant) {
   take.set_assignee = true;
   take.assignee = agent_.user_id;
   ASSERT_TRUE(cases_.patch(agent_, cases_.number_of(*c), take).ok());
-  SlaScheduler scheduler(store_, cases_, clock_);
+  SlaScheduler scheduler(store_, cases_, calendars_, clock_);
   auto next = scheduler.next_due();
   ASSERT_TRUE(next.ok() && next.value());
   EXPECT_EQ(**next, clock_.now() + Seconds{45 * 60});  // 75 % of the response target
@@ -277,6 +278,48 @@ TEST_F(ServicesTest, SchedulerFiresEachTimerOnceAtItsInstant) {
   EXPECT_FALSE(scheduler.next_due()->has_value());
 }
 
+// A calendar edit rewrites no case: the case keeps its timer mark, and the scheduler's
+// next instant moves to where that mark falls on the new hours.
+TEST_F(ServicesTest, ACalendarEditMovesTimersWithoutRewritingCases) {
+  core::OpenCaseInput in;
+  in.type = core::CaseType::kRequest;
+  in.subject = "Caída total";
+  in.account = "ACME";
+  in.impact = core::Impact{"all", "outage"};  // S1: 1 h response on 24x7
+  auto c = cases_.open(agent_, in);
+  ASSERT_TRUE(c.ok());
+  CasePatch take;
+  take.set_assignee = true;
+  take.assignee = agent_.user_id;
+  auto taken = cases_.patch(agent_, cases_.number_of(*c), take);
+  ASSERT_TRUE(taken.ok());
+  SlaScheduler scheduler(store_, cases_, calendars_, clock_);
+  ASSERT_EQ(**scheduler.next_due(), clock_.now() + Seconds{45 * 60});
+  clock_.advance(Seconds{10 * 60});
+  // From now on 24x7 opens only 00:00-12:00 UTC.
+  core::CalendarSpec spec;
+  spec.name = "24x7";
+  spec.time_zone = "UTC";
+  for (auto& day : spec.week) day = {core::DayInterval{Seconds{0}, Seconds{12 * 3600}}};
+  ConfigService config(store_, calendars_, cases_, clock_);
+  const core::Actor admin{0, core::Role::kAdmin, 3, "", "Admin"};
+  auto edited = config.put_calendar(admin, "24x7", core::calendar_to_json(spec));
+  ASSERT_TRUE(edited.ok()) << edited.error().message;
+  EXPECT_EQ(edited->value("effective_from", std::string()), format_iso8601(clock_.now()));
+  auto stored = store_.get(c->id);
+  EXPECT_EQ((*stored)->version, taken->version);  // not rewritten
+  EXPECT_EQ((*stored)->sla.next_timer_mark, taken->sla.next_timer_mark);
+  // 35 of the 45 minutes to the warning are left, laid out on the new hours.
+  auto hours = core::BusinessCalendar::create(spec);
+  const Instant expected = hours->add(clock_.now(), Seconds{35 * 60});
+  EXPECT_EQ(**scheduler.next_due(), expected);
+  EXPECT_EQ(cases_.sla_report(**stored).response.consumed, Millis{10 * 60 * 1000});
+  clock_.set(expected - Seconds{1});
+  EXPECT_EQ(*scheduler.fire_due(), 0);
+  clock_.set(expected);
+  EXPECT_EQ(*scheduler.fire_due(), 1);
+}
+
 TEST_F(ServicesTest, UnassignedCasesAlertTheSupervisorsOnceAfterThirtyBusinessMinutes) {
   auto supervisor = make_user("jefa@desk.com", core::Role::kSupervisor, 0, "");
   core::OpenCaseInput in;
@@ -286,7 +329,7 @@ TEST_F(ServicesTest, UnassignedCasesAlertTheSupervisorsOnceAfterThirtyBusinessMi
   in.impact = core::Impact{"all", "outage"};  // S1: 24x7, so 30 business minutes = 30 minutes
   auto c = cases_.open(agent_, in);
   ASSERT_TRUE(c.ok());
-  SlaScheduler scheduler(store_, cases_, clock_);
+  SlaScheduler scheduler(store_, cases_, calendars_, clock_);
   EXPECT_EQ(**scheduler.next_due(), clock_.now() + Seconds{30 * 60});
   clock_.advance(Seconds{30 * 60});
   EXPECT_EQ(*scheduler.fire_due(), 1);

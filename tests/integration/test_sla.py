@@ -219,7 +219,7 @@ class CalendarEdits(MovableClock, ServerTestCase):
         self.assertAlmostEqual(after["response"]["consumed_seconds"], 600, delta=2)
         # The offline tool reads the same stored calendar and agrees on the remainder: the
         # 50 minutes left, laid out on the new hours from the moment of the edit.
-        out = self.server.cli("calendar", "due", "--data-dir", self.server.data_dir,
+        out = self.server.cli("calendar", "due", "--data-dir", self.server.data_dir, *self.server.db_args,
                               "--calendar", "24x7", "--from", edit_at, "--seconds", "3000")
         self.assertEqual(out.returncode, 0, out.stderr)
         gap = abs((instant(after["response_due"]) - instant(out.stdout.strip())).total_seconds())
@@ -279,7 +279,7 @@ class CalendarEditsAcrossRestarts(MovableClock, ServerTestCase):
         now = instant(self.advance(0))
         warn_left = after_restart["response"]["remaining_seconds"] - 15 * 60
         self.assertGreater(warn_left, 0)
-        out = self.server.cli("calendar", "due", "--data-dir", self.server.data_dir,
+        out = self.server.cli("calendar", "due", "--data-dir", self.server.data_dir, *self.server.db_args,
                               "--calendar", "24x7", "--from",
                               now.strftime("%Y-%m-%dT%H:%M:%SZ"), "--seconds", str(int(warn_left)))
         self.assertEqual(out.returncode, 0, out.stderr)

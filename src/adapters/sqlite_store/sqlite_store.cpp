@@ -400,6 +400,15 @@ class SqliteStore::Impl {
     write_outbox(sql, ch.outbox, case_id);
   }
 
+  // A case's SLA timer: its calendar and mark (parameters i and i + 1), or NULLs.
+  static void bind_timer(sqlite::Stmt& st, int i, const core::SlaState& sla) {
+    if (sla.next_timer_mark) {
+      st.bind(i, sla.calendar).bind(i + 1, static_cast<long long>(sla.next_timer_mark->count()));
+    } else {
+      st.bind_null(i).bind_null(i + 1);
+    }
+  }
+
   static void insert_case(Session& sql, const core::Change& ch) {
     const core::Case& c = ch.after;
     const std::string type(core::to_string(c.type)), status(core::to_string(c.status)),
@@ -407,12 +416,12 @@ class SqliteStore::Impl {
     {
       auto st = stmts().get(
           "INSERT INTO cases(id, type, status, level, severity, account, assignee_id,"
-          " created_at, updated_at, doc, sla_next_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+          " created_at, updated_at, doc, sla_calendar, sla_mark)"
+          " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       st.bind(1, c.id).bind(2, type).bind(3, status).bind(4, static_cast<long long>(c.level));
       st.bind(5, severity).bind(6, c.account).bind(7, c.assignee_id.value_or(0));
       st.bind(8, to_unix_millis(c.created_at)).bind(9, to_unix_millis(c.updated_at)).bind(10, doc);
-      if (c.sla.next_timer_at) st.bind(11, to_unix_millis(*c.sla.next_timer_at));
-      else st.bind_null(11);
+      bind_timer(st, 11, c.sla);
       st.run();
     }
     const std::string body = sql::case_search_text(c), messages = sql::events_search_text(ch.events);
@@ -437,13 +446,13 @@ class SqliteStore::Impl {
     {
       auto st = stmts().get(
           "UPDATE cases SET status = ?, level = ?, severity = ?, account = ?, assignee_id = ?,"
-          " updated_at = ?, doc = ?, sla_next_at = ? WHERE id = ?");
+          " updated_at = ?, doc = ?, sla_calendar = ?, sla_mark = ?, sla_next_at = NULL"
+          " WHERE id = ?");
       st.bind(1, status).bind(2, static_cast<long long>(c.level)).bind(3, severity);
       st.bind(4, c.account).bind(5, c.assignee_id.value_or(0));
       st.bind(6, to_unix_millis(c.updated_at)).bind(7, doc);
-      if (c.sla.next_timer_at) st.bind(8, to_unix_millis(*c.sla.next_timer_at));
-      else st.bind_null(8);
-      st.bind(9, c.id).run();
+      bind_timer(st, 8, c.sla);
+      st.bind(10, c.id).run();
     }
     const std::string added = sql::events_search_text(ch.events);
     if (!added.empty())
@@ -528,7 +537,8 @@ Result<core::Case> SqliteStore::update(int64_t id, const ports::CaseMutator& mut
     auto change = mutate(**current);
     if (!change.ok()) return change.error();
     ESCALA_TRY(Impl::check_inbound(sql, change->inbound));
-    const bool timer_moved = change->after.sla.next_timer_at != (*current)->sla.next_timer_at;
+    const bool timer_moved =
+        change->after.sla.next_timer_mark != (*current)->sla.next_timer_mark;
     const bool mail = change->inbound || !change->outbox.empty() || !change->thread_ids.empty();
     if (change->events.empty() && !timer_moved && !mail) {
       out = std::move(**current);
@@ -699,28 +709,31 @@ Result<std::vector<core::BillableItem>> SqliteStore::billable_items(const std::s
   }
 }
 
-Result<std::optional<Instant>> SqliteStore::next_sla_timer() {
+Result<std::optional<Millis>> SqliteStore::next_sla_mark(const std::string& calendar) {
   try {
     auto lease = impl_->lease();
-    long long at = 0;
+    long long mark = 0;
     soci::indicator ind = soci::i_null;
-    *lease << "SELECT min(sla_next_at) FROM cases WHERE sla_next_at IS NOT NULL",
-        soci::into(at, ind);
-    if (ind == soci::i_null) return std::optional<Instant>();
-    return std::optional<Instant>(from_unix_millis(at));
+    std::string cal = calendar;
+    *lease << "SELECT min(sla_mark) FROM cases WHERE sla_calendar = :c AND sla_mark IS NOT NULL",
+        soci::use(cal), soci::into(mark, ind);
+    if (ind == soci::i_null) return std::optional<Millis>();
+    return std::optional<Millis>(Millis{mark});
   } catch (const std::exception& e) {
     return db_error(e);
   }
 }
 
-Result<std::vector<int64_t>> SqliteStore::cases_with_due_timers(Instant now, int limit) {
+Result<std::vector<int64_t>> SqliteStore::cases_with_due_timers(const std::string& calendar,
+                                                                Millis mark, int limit) {
   try {
     auto lease = impl_->lease();
-    long long t = to_unix_millis(now), n = limit, id = 0;
-    soci::statement st = ((*lease).prepare << "SELECT id FROM cases WHERE sla_next_at IS NOT NULL"
-                                              " AND sla_next_at <= :t ORDER BY sla_next_at"
-                                              " LIMIT :n",
-                          soci::use(t), soci::use(n), soci::into(id));
+    std::string cal = calendar;
+    long long m = mark.count(), n = limit, id = 0;
+    soci::statement st = ((*lease).prepare << "SELECT id FROM cases WHERE sla_calendar = :c"
+                                              " AND sla_mark IS NOT NULL AND sla_mark <= :m"
+                                              " ORDER BY sla_mark LIMIT :n",
+                          soci::use(cal), soci::use(m), soci::use(n), soci::into(id));
     st.execute(false);
     std::vector<int64_t> out;
     while (st.fetch()) out.push_back(id);
@@ -1143,46 +1156,29 @@ Status SqliteStore::put_setting(const std::string& key, const core::Json& value)
 
 namespace escala::adapters {
 
-Result<int64_t> SqliteStore::update_open_cases(const ports::CaseMutator& mutate) {
+Result<int64_t> SqliteStore::update_cases_with_legacy_timers(const ports::CaseMutator& mutate) {
   int64_t changed = 0;
   auto st = impl_->write([&](Session& sql) -> Status {
     changed = 0;
-    // In pages by id, so memory stays bounded however many cases are open.
-    long long after = 0;
+    // In pages, so memory stays bounded however many there are; each visited case loses
+    // its instant, so the next page starts after it.
     for (;;) {
-      std::vector<std::pair<long long, std::string>> page;
+      std::vector<std::string> page;
       {
-        long long id = 0;
         std::string doc;
-        soci::statement q = (sql.prepare << "SELECT id, doc FROM cases WHERE status = 'open'"
-                                            " AND id > :a ORDER BY id LIMIT 1000",
-                             soci::use(after), soci::into(id), soci::into(doc));
+        soci::statement q = (sql.prepare << "SELECT doc FROM cases WHERE sla_next_at IS NOT NULL"
+                                            " ORDER BY id LIMIT 1000",
+                             soci::into(doc));
         q.execute(false);
-        while (q.fetch()) page.emplace_back(id, doc);
+        while (q.fetch()) page.push_back(doc);
       }
       if (page.empty()) break;
-      after = page.back().first;
-      for (const auto& [id, doc] : page) {
+      for (const auto& doc : page) {
         auto current = sql::case_from_doc(doc);
         if (!current.ok()) return current.error();
         auto change = mutate(*current);
         if (!change.ok()) return change.error();
-        if (change->events.empty()) {
-          // Derived state only (due instants, timers): the document and the timer column,
-          // serialised once; nothing searchable or historical changed.
-          const std::string fresh = sql::case_to_doc(change->after);
-          if (fresh == doc) continue;
-          auto st = Impl::stmts().get("UPDATE cases SET doc = ?, sla_next_at = ? WHERE id = ?");
-          st.bind(1, fresh);
-          if (change->after.sla.next_timer_at)
-            st.bind(2, to_unix_millis(*change->after.sla.next_timer_at));
-          else
-            st.bind_null(2);
-          st.bind(3, static_cast<long long>(id)).run();
-          ++changed;
-          continue;
-        }
-        Impl::update_case(sql, *current, *change);
+        Impl::update_case(sql, *current, *change);  // clears sla_next_at
         ++changed;
       }
     }

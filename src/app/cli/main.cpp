@@ -75,7 +75,11 @@ int calendar_command(const std::optional<app::DeskLocation>& where, const std::s
     if (!desk.ok()) return fail(desk.error());
     auto defaults = desk->store->get_setting("defaults");
     if (!defaults.ok()) return fail(defaults.error());
-    if (auto st = app::load_calendars(defaults->value_or(core::Json::object()), calendars); !st.ok())
+    auto history = app::calendar_history(*desk->store);
+    if (!history.ok()) return fail(history.error());
+    if (auto st = app::load_calendars(defaults->value_or(core::Json::object()), *history,
+                                      calendars);
+        !st.ok())
       return fail(st.error());
   }
   auto cal = calendars.find(name);

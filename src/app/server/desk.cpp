@@ -6,9 +6,12 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "adapters/http_api/api.hpp"
@@ -102,19 +105,66 @@ DeskPolicy load_policy(const core::Json& defaults) {
   return out;
 }
 
-Status load_calendars(const core::Json& defaults, services::CalendarSet& calendars) {
+Status load_calendars(const core::Json& defaults,
+                      const std::vector<ports::DirectoryStore::DeskEvent>& history,
+                      services::CalendarSet& calendars) {
+  std::map<std::string, core::CalendarSpec> configured;
   auto it = defaults.find("calendars");
-  if (it == defaults.end() || !it->is_array()) return ok_status();
-  for (size_t i = 0; i < it->size(); ++i) {
-    auto spec = core::calendar_from_json((*it)[i]);
-    if (!spec.ok()) {
-      Error e = spec.error();
-      e.field = "calendars[" + std::to_string(i) + "]." + e.field;
-      return e;
+  if (it != defaults.end() && it->is_array()) {
+    for (size_t i = 0; i < it->size(); ++i) {
+      auto spec = core::calendar_from_json((*it)[i]);
+      if (!spec.ok()) {
+        Error e = spec.error();
+        e.field = "calendars[" + std::to_string(i) + "]." + e.field;
+        return e;
+      }
+      configured[spec->name] = std::move(spec).value();
     }
-    ESCALA_TRY(calendars.put(std::move(spec).value()));
+  }
+  std::set<std::string> edited;
+  for (const auto& e : history) edited.insert(e.data.value("name", std::string()));
+  for (const auto& [name, spec] : configured)
+    if (!edited.count(name)) ESCALA_TRY(calendars.put(spec));
+  // Edits in the order they were made, each from its instant, as ConfigService applied them.
+  for (const auto& e : history) {
+    const std::string name = e.data.value("name", std::string());
+    const core::Json& old = e.data.contains("old") ? e.data["old"] : core::Json(nullptr);
+    if (!calendars.timeline(name) && old.is_object()) {
+      auto first = core::calendar_from_json(old);
+      if (first.ok()) ESCALA_TRY(calendars.put(std::move(first).value()));
+    }
+    auto next = core::calendar_from_json(e.data.contains("new") ? e.data["new"] : core::Json());
+    if (!next.ok()) continue;  // validated when it was saved; a later rule may be stricter
+    ESCALA_TRY(calendars.put(std::move(next).value(), e.at));
+  }
+  // The configuration is what applies now; if it differs from the history's last version
+  // (edited outside the desk), it applies from now on.
+  for (const auto& [name, spec] : configured) {
+    auto current = calendars.find(name);
+    if (current && !(current->spec() == spec)) {
+      spdlog::warn("calendar '{}' differs from its last recorded edit; using the configured one",
+                   name);
+      ESCALA_TRY(calendars.put(spec, std::chrono::time_point_cast<Millis>(
+                                         std::chrono::system_clock::now())));
+    }
   }
   return ok_status();
+}
+
+Result<std::vector<ports::DirectoryStore::DeskEvent>> calendar_history(
+    ports::DirectoryStore& store) {
+  std::vector<ports::DirectoryStore::DeskEvent> out;
+  int64_t before = 0;
+  for (;;) {
+    auto page = store.desk_events(before, 1000);
+    if (!page.ok()) return page.error();
+    for (auto& e : *page)
+      if (e.type == "calendar_changed") out.push_back(std::move(e));
+    if (page->size() < 1000) break;
+    before = page->back().id;
+  }
+  std::reverse(out.begin(), out.end());  // oldest first
+  return out;
 }
 
 namespace {
@@ -195,7 +245,12 @@ int serve(const ServeOptions& options) {
     policy.policy.rules = std::move(rules).value();
   }
   services::CalendarSet calendars;
-  if (auto st = load_calendars(desk_defaults, calendars); !st.ok()) {
+  auto calendar_edits = calendar_history(store);
+  if (!calendar_edits.ok()) {
+    spdlog::critical("cannot read the desk's history: {}", calendar_edits.error().message);
+    return 1;
+  }
+  if (auto st = load_calendars(desk_defaults, *calendar_edits, calendars); !st.ok()) {
     spdlog::critical("calendar configuration: {}: {}", st.error().field, st.error().message);
     return 2;
   }
@@ -212,8 +267,15 @@ int serve(const ServeOptions& options) {
   adapters::http::ApiOptions api_options;
   api_options.max_json_body = config->max_json_body;
   api_options.openapi_json = openapi_document();
-  services::SlaScheduler scheduler(store, cases, clock);
-  cases.set_timer_listener([&scheduler](Instant) { scheduler.poke(); });
+  services::SlaScheduler scheduler(store, cases, calendars, clock);
+  cases.set_timer_listener([&scheduler] { scheduler.poke(); });
+  // A desk upgraded from a version that kept SLA timers as instants gives them marks once.
+  if (auto legacy = cases.derive_legacy_timers(); !legacy.ok()) {
+    spdlog::critical("cannot convert the SLA timers: {}", legacy.error().message);
+    return 1;
+  } else if (*legacy > 0) {
+    spdlog::info("SLA timers of {} cases converted to calendar marks", *legacy);
+  }
   if (options.test_clock)
     api_options.advance_clock = [&](Millis by) {
       Instant now = test_clock.advance(by);

@@ -33,9 +33,16 @@ struct DeskPolicy {
 };
 DeskPolicy load_policy(const core::Json& defaults);
 
-// Loads the desk's calendars (the "calendars" member of the defaults) into `calendars`.
-// A calendar that does not validate is a configuration error.
-Status load_calendars(const core::Json& defaults, services::CalendarSet& calendars);
+// Loads the desk's calendars into `calendars`: the "calendars" member of the defaults and,
+// for calendars edited while the desk ran, their versions from the desk's history
+// (`history`: its calendar_changed events, oldest first), each applying from its edit. A
+// calendar that does not validate is a configuration error.
+Status load_calendars(const core::Json& defaults,
+                      const std::vector<ports::DirectoryStore::DeskEvent>& history,
+                      services::CalendarSet& calendars);
+// The calendar_changed events of the desk's history, oldest first.
+Result<std::vector<ports::DirectoryStore::DeskEvent>> calendar_history(
+    ports::DirectoryStore& store);
 
 struct ServeOptions {
   DeskLocation where;
