@@ -7,7 +7,7 @@ Python 3 standard library only. Run from anywhere:
     python3 tests/openapi_check.py [path/to/openapi.json]
 
 Checks: the file is JSON (no duplicate keys) with 2-space indentation; it is an OpenAPI
-3.0.3 document with the expected info, servers and bearer security (and the mailgate
+3.0.3 document with the expected info, servers and bearer and cookie security (and the mailgate
 scheme of the mail gateway); every $ref resolves;
 every operation has a unique operationId, a summary, a description and responses; path
 parameters are declared; every route the API serves (ROUTES below, kept by hand from
@@ -41,6 +41,9 @@ ROUTES = [
     ("get", "/api/v1/openapi.json"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/auth/session"),
+    ("post", "/api/v1/auth/session"),  # a browser signs in: HttpOnly cookie + CSRF token
+    ("post", "/api/v1/auth/password"),
     ("get", "/api/v1/me"),
     ("patch", "/api/v1/me"),
     ("get", "/api/v1/notifications"),
@@ -83,7 +86,8 @@ ROUTES = [
 ]
 # Routes that work without a bearer token.
 PUBLIC = {("get", "/healthz"), ("head", "/healthz"), ("get", "/api/v1/openapi.json"),
-          ("post", "/api/v1/auth/login"), ("post", "/api/v1/mail/inbound"),
+          ("post", "/api/v1/auth/login"), ("post", "/api/v1/auth/session"),
+          ("post", "/api/v1/mail/inbound"),
           ("get", "/confirm/{number}"), ("post", "/confirm/{number}")}
 # Public routes that authenticate by another scheme than the bearer token: their `security`
 # (the other public routes have `security: []`).
@@ -287,8 +291,14 @@ def main():
             or mailgate.get("name") != "Authorization"):
         fail("components.securitySchemes.mailgateAuth must be an apiKey in the header "
              "Authorization")
-    if doc.get("security") != [{"bearerAuth": []}]:
-        fail("global security must be [{'bearerAuth': []}]")
+    # Every signed-in route takes a bearer token or the browser's session cookie.
+    if doc.get("security") != [{"bearerAuth": []}, {"cookieAuth": []}]:
+        fail("global security must be [{'bearerAuth': []}, {'cookieAuth': []}]")
+    cookie = doc.get("components", {}).get("securitySchemes", {}).get("cookieAuth", {})
+    if (cookie.get("type"), cookie.get("in"), cookie.get("name")) != ("apiKey", "cookie",
+                                                                      "escala_session"):
+        fail("components.securitySchemes.cookieAuth must be an apiKey in the cookie "
+             "escala_session")
     missing = REQUIRED_SCHEMAS - set(doc.get("components", {}).get("schemas", {}))
     if missing:
         fail(f"components.schemas lacks {sorted(missing)}")

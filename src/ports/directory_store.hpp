@@ -57,6 +57,12 @@ class DirectoryStore {
   virtual Status create_session(const Session& session) = 0;
   virtual Result<std::optional<Session>> find_session(const std::string& token_hash) = 0;
   virtual Status delete_session(const std::string& token_hash) = 0;
+  // Replaces the user's password hash and ends every session of the user but the one whose
+  // hash is `keep_token_hash` (empty: all of them), in one transaction: a password change
+  // signs out the other browsers and scripts. Answers how many sessions ended; kNotFound
+  // for an unknown user (nothing changes).
+  virtual Result<int64_t> change_password(int64_t user_id, const std::string& password_hash,
+                                          const std::string& keep_token_hash) = 0;
 
   // The desk's own append-only history (configuration changes), newest first.
   struct DeskEvent {

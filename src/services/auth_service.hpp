@@ -32,6 +32,13 @@ struct LoginResult {
   core::User user;
 };
 
+// A live session: who, until when, and the stored hash of its token.
+struct SessionInfo {
+  core::User user;
+  Instant expires_at{};
+  std::string token_hash;
+};
+
 class AuthService {
  public:
   AuthService(ports::DirectoryStore& store, ports::Crypto& crypto, const ports::Clock& clock,
@@ -43,7 +50,27 @@ class AuthService {
                             const std::string& client);
   // The signed-in user for a bearer token; kUnauthenticated when unknown or expired.
   Result<core::User> authenticate(const std::string& token);
+  // The same, with the session's expiry.
+  Result<SessionInfo> session(const std::string& token);
   Status logout(const std::string& token);
+
+  // The CSRF token of a browser session: an HMAC of a fixed label under the session token,
+  // so it is per session, stored nowhere, the same on every node, and tells nothing about
+  // the session token. Cookie-authenticated writes must present it (X-CSRF-Token).
+  std::string csrf_token(const std::string& session_token);
+  // Constant-time comparison of a presented CSRF token with the session's.
+  bool csrf_token_matches(const std::string& session_token, const std::string& presented);
+
+  // Replaces the password of `user` (signed in with `token`) after checking the current
+  // one, and ends the user's other sessions; answers how many ended. kPermissionDenied
+  // (field current_password) on a wrong current password, kInvalidArgument (field
+  // new_password) when the new one breaks the rules or equals the current one,
+  // kRateLimited after too many wrong current passwords.
+  Result<int64_t> change_password(const core::User& user, const std::string& token,
+                                  const std::string& current_password,
+                                  const std::string& new_password);
+
+  Seconds token_ttl() const { return options_.token_ttl; }
 
  private:
   bool limited(const std::string& key, Instant now);
@@ -66,12 +93,19 @@ class AuthService {
   AuthOptions options_;
   std::mutex mu_;
   std::map<std::string, Failures> failures_;  // GUARDED_BY(mu_)
-  std::string dummy_hash_;
+  std::string dummy_hash_;  // verified against on unknown emails, to keep timing even
   std::shared_mutex cache_mu_;
   std::unordered_map<std::string, CachedSession> cache_;  // GUARDED_BY(cache_mu_), by token hash
   // Tokens logged out by this process, until they would have expired: an authentication
   // that read the session just before the logout must not put it back in the cache.
-  std::unordered_map<std::string, Instant> revoked_;  // GUARDED_BY(cache_mu_)  // verified against on unknown emails, to keep timing even
+  std::unordered_map<std::string, Instant> revoked_;  // GUARDED_BY(cache_mu_)
+  // Password changes by this process, by user: sessions created before `at`, except
+  // `kept`, ended; the same race as above must not bring one back into the cache.
+  struct PasswordChange {
+    Instant at{};
+    std::string kept;
+  };
+  std::unordered_map<int64_t, PasswordChange> password_changes_;  // GUARDED_BY(cache_mu_)
 };
 
 }  // namespace escala::services

@@ -59,6 +59,16 @@ std::string normalize_email(std::string email) {
   return email;
 }
 
+Status validate_new_password(const std::string& password, const char* field) {
+  // Characters, not bytes: "ñ" counts once.
+  const auto chars = std::count_if(password.begin(), password.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  });
+  if (chars < 8) return make_error(ErrorCode::kInvalidArgument, "must have at least 8 characters", field);
+  if (password.size() > 1024) return make_error(ErrorCode::kInvalidArgument, "is too long", field);
+  return ok_status();
+}
+
 Status validate_email_address(const std::string& email, const char* field) {
   if (!core::is_email_address(email)) return make_error(ErrorCode::kInvalidArgument, "must be an email address", field);
   return ok_status();
@@ -202,11 +212,7 @@ Result<core::User> DirectoryService::create_user(const core::Actor& actor, const
   ESCALA_TRY(check_name(in.name, "name"));
   ESCALA_TRY(validate_language(in.language, "language"));
   ESCALA_TRY(validate_time_zone(in.timezone, "timezone"));
-  if (in.password.size() < 8)
-    return make_error(ErrorCode::kInvalidArgument, "must have at least 8 characters",
-                      "password");
-  if (in.password.size() > 1024)
-    return make_error(ErrorCode::kInvalidArgument, "is too long", "password");
+  ESCALA_TRY(validate_new_password(in.password, "password"));
   u.name = in.name;
   u.role = in.role;
   u.language = in.language;

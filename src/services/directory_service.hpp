@@ -72,5 +72,8 @@ Status validate_time_zone(const std::string& zone, const char* field);
 Status validate_language(const std::string& language, const char* field);
 Status validate_email_address(const std::string& email, const char* field);
 std::string normalize_email(std::string email);
+// A password a user may choose: 8 to 1024 characters (bytes at most 1024), the rule of
+// `escala user add`, POST /users and the password change.
+Status validate_new_password(const std::string& password, const char* field);
 
 }  // namespace escala::services

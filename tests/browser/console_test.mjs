@@ -24,6 +24,7 @@ const ARTIFACTS = process.env.ARTIFACTS || join(ROOT, 'build/browser-artifacts')
 const JS_BUDGET_GZIP = 250 * 1024; // issue 5: first load below 250 KB of compressed JavaScript
 const ADMIN = { email: 'admin@escala.test', password: 'admin-password-1' };
 const AGENT = { email: 'ana@desk.example', password: 'agent-password-1', name: 'Ana Agente' };
+const NEW_AGENT_PASSWORD = 'otra clave más larga';
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
 function skip(why) {
@@ -78,6 +79,20 @@ async function api(method, path, body, token) {
   const json = r.status === 204 ? null : await r.json();
   if (!r.ok) throw new Error(`${method} ${path} -> ${r.status} ${JSON.stringify(json)}`);
   return json;
+}
+
+// A browser session signed in outside the browser (POST /api/v1/auth/session, as the
+// console does): the session token from its Set-Cookie.
+async function browserSession(who) {
+  const r = await fetch(base + '/api/v1/auth/session', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Origin: base },
+    body: JSON.stringify({ email: who.email, password: who.password }),
+  });
+  assert.equal(r.status, 200, `browser sign-in of ${who.email}`);
+  const m = /^escala_session=([^;]+)/.exec(r.headers.getSetCookie().find((c) => c.startsWith('escala_session=')) ?? '');
+  assert.ok(m, 'no session cookie');
+  return m[1];
 }
 
 // The JavaScript that index.html makes the browser load first, compressed as it is served.
@@ -170,6 +185,25 @@ async function main() {
   await page.click('button[type=submit]');
   await page.waitForSelector('[data-testid=case-row]');
   assert.equal(new URL(page.url()).pathname, '/cases');
+  // Signed in by an HttpOnly, SameSite=Strict cookie: no script can read the token, and
+  // nothing of the session is kept in the page's storage.
+  const sessionCookie = (await context.cookies(base)).find((c) => c.name === 'escala_session');
+  assert.ok(sessionCookie, 'no session cookie');
+  assert.equal(sessionCookie.httpOnly, true);
+  assert.equal(sessionCookie.sameSite, 'Strict');
+  assert.equal(sessionCookie.path, '/');
+  assert.ok(sessionCookie.expires > Date.now() / 1000 + 11 * 3600, 'the cookie lives as long as the session');
+  const storage = await page.evaluate(() => ({
+    cookie: document.cookie,
+    local: Object.keys(localStorage).filter((k) => k !== 'escala.lang'),
+    session: Object.keys(sessionStorage),
+  }));
+  assert.deepEqual(storage, { cookie: '', local: [], session: [] });
+  // A reload keeps the session (the console asks GET /api/v1/auth/session).
+  await page.reload();
+  await page.waitForSelector('[data-testid=case-row]');
+  assert.equal(new URL(page.url()).pathname, '/cases');
+  assert.equal(await page.locator('[data-testid=signin-form]').count(), 0);
   assert.equal(await page.locator('[data-testid=case-row]').count(), 3);
   const hostileRow = page.locator(`[data-testid=case-row][data-number="${hostile.number}"] [data-testid=case-subject]`);
   assert.equal(await hostileRow.textContent(), `Pregunta ${HOSTILE} factura`);
@@ -234,16 +268,60 @@ async function main() {
   assert.equal(await page.locator('main img, main script').count(), 0);
   assert.deepEqual(dialogs, [], 'a dialog opened');
 
+  // Password change from the user menu: another session of the agent ends, this one stays.
+  const otherSession = (await api('POST', '/auth/login', { email: AGENT.email, password: AGENT.password })).token;
+  await page.click('[data-testid=who]');
+  await page.screenshot({ path: join(ARTIFACTS, 'user-menu.png') });
+  await page.click('[data-testid=change-password-link]');
+  await page.waitForSelector('[data-testid=password-form]');
+  assert.equal(new URL(page.url()).pathname, '/password');
+  await page.fill('input[name=current_password]', 'not-the-password');
+  await page.fill('input[name=new_password]', NEW_AGENT_PASSWORD);
+  await page.fill('input[name=confirm_password]', NEW_AGENT_PASSWORD);
+  await page.click('[data-testid=password-submit]');
+  assert.equal(await (await page.waitForSelector('[data-testid=password-error]')).textContent(),
+    'La contraseña actual no es correcta.');
+  await page.fill('input[name=current_password]', AGENT.password);
+  await page.fill('input[name=new_password]', NEW_AGENT_PASSWORD);
+  await page.fill('input[name=confirm_password]', NEW_AGENT_PASSWORD + 'x');
+  await page.click('[data-testid=password-submit]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=password-error]')?.textContent
+    === 'Las dos contraseñas nuevas no coinciden.');
+  await page.fill('input[name=confirm_password]', NEW_AGENT_PASSWORD);
+  await page.click('[data-testid=password-submit]');
+  assert.match(await (await page.waitForSelector('[data-testid=password-done]')).textContent(),
+    /^Contraseña cambiada\. Se cerró 1 sesión/);
+  await page.screenshot({ path: join(ARTIFACTS, 'password.png') });
+  await assert.rejects(api('GET', '/me', undefined, otherSession), /401/, 'the other session survived');
+  await assert.rejects(api('POST', '/auth/login', { email: AGENT.email, password: AGENT.password }), /401/);
+  AGENT.password = NEW_AGENT_PASSWORD;
+  // This session goes on, writes included (the CSRF header is still right).
+  await page.goto(`${base}/cases/${complete.number}`);
+  await page.waitForSelector('[data-testid=case-page]');
+  await page.click('[data-testid=tab-note]');
+  await page.fill('[data-testid=composer-body]', 'Nota tras el cambio de contraseña.');
+  await page.click('[data-testid=composer-send]');
+  await page.locator('[data-testid=msg-internal]').filter({ hasText: 'cambio de contraseña' }).waitFor();
+
+  // Logout: back to the sign-in page, the cookie gone, and a reload does not sign in again.
+  const before = (await context.cookies(base)).find((c) => c.name === 'escala_session').value;
+  await page.click('[data-testid=who]');
+  await page.click('[data-testid=sign-out]');
+  await page.waitForSelector('[data-testid=signin-form]');
+  assert.equal(new URL(page.url()).pathname, '/signin');
+  assert.equal((await context.cookies(base)).filter((c) => c.name === 'escala_session').length, 0);
+  await page.goto(`${base}/cases`);
+  await page.waitForSelector('[data-testid=signin-form]');
+  assert.equal(new URL(page.url()).pathname, '/signin');
+  // The old cookie, replayed, is dead on the server too.
+  const replay = await fetch(base + '/api/v1/me', { headers: { Cookie: `escala_session=${before}` } });
+  assert.equal(replay.status, 401);
+
   // First load: a fresh browser context (empty cache) already signed in, from navigation to
   // a rendered queue.
-  const token = (await api('POST', '/auth/login', { email: AGENT.email, password: AGENT.password })).token;
   const fresh = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  await fresh.addInitScript(([t, u]) => {
-    if (!sessionStorage.getItem('escala.token')) {
-      sessionStorage.setItem('escala.token', t);
-      sessionStorage.setItem('escala.user', u);
-    }
-  }, [token, JSON.stringify({ id: 0, email: AGENT.email, name: AGENT.name, role: 'agent', level: 1, account: null, language: 'es', timezone: 'America/Mexico_City' })]);
+  await fresh.addCookies([{ name: 'escala_session', value: await browserSession(AGENT), url: base,
+    httpOnly: true, sameSite: 'Strict' }]);
   const coldPage = await fresh.newPage();
   coldPage.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
   coldPage.on('response', async (r) => {

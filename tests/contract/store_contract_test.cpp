@@ -515,8 +515,8 @@ TEST_P(StoreContract, ChangePasswordEndsTheUsersOtherSessions) {
   auto ended = dir().change_password(id, "$argon2id$new", "keep");
   ASSERT_TRUE(ended.ok()) << ended.error().message;
   EXPECT_EQ(*ended, 2);
-  EXPECT_EQ((*dir().get_user(id).value())->password_hash, "$argon2id$new");
-  EXPECT_EQ((*dir().get_user(other->id).value())->password_hash, "$argon2id$old");
+  EXPECT_EQ(dir().get_user(id).value()->password_hash, "$argon2id$new");
+  EXPECT_EQ(dir().get_user(other->id).value()->password_hash, "$argon2id$old");
   EXPECT_TRUE(dir().find_session("keep")->has_value());
   EXPECT_FALSE(dir().find_session("end1")->has_value());
   EXPECT_FALSE(dir().find_session("end2")->has_value());

@@ -1,4 +1,5 @@
-"""Health, the OpenAPI document, sign-in, sign-out and the sign-in rate limit."""
+"""Health, the OpenAPI document, sign-in, sign-out, the sign-in rate limit, browser sessions
+(HttpOnly cookie + CSRF token) and the password change."""
 
 import sys
 
@@ -6,6 +7,8 @@ sys.dont_write_bytecode = True
 
 import http.client
 import json
+import os
+import tempfile
 import threading
 import time
 import unittest
@@ -215,6 +218,312 @@ class Auth(ServerTestCase):
         r = self.http.post(API + "/auth/login", {"email": "agent@auth.test", "password": PASSWORD},
                            source="127.0.0.7")
         self.assertEqual(r.status, 200, str(r))
+
+
+# ---- browser sessions -------------------------------------------------------------------------
+
+def cookie_attributes(set_cookie: str) -> tuple:
+    """("name", "value", {attribute (lower case): value or True}) of a Set-Cookie value."""
+    first, *attrs = [p.strip() for p in set_cookie.split(";")]
+    name, _, value = first.partition("=")
+    out = {}
+    for a in attrs:
+        k, eq, v = a.partition("=")
+        out[k.lower()] = v if eq else True
+    return name, value, out
+
+
+class Browser:
+    """What a browser does with the desk's session cookie, over the harness's client: keeps
+    the cookie, sends it back, adds the CSRF header on writes when it knows the token, and
+    sends Origin / Sec-Fetch-Site as Chromium does for a same-origin fetch."""
+
+    def __init__(self, http, cookie_name="escala_session"):
+        self.http = http
+        self.cookie_name = cookie_name
+        self.cookie = None  # the token, as the browser holds it
+        self.csrf = None
+        self.origin = f"http://127.0.0.1:{http.port}"
+        self.site = "same-origin"
+
+    def request(self, method, path, body=None, *, csrf=True, headers=None):
+        h = {"Origin": self.origin, "Sec-Fetch-Site": self.site}
+        if self.cookie is not None:
+            h["Cookie"] = f"{self.cookie_name}={self.cookie}"
+        if csrf and self.csrf and method not in ("GET", "HEAD"):
+            h["X-CSRF-Token"] = self.csrf
+        h.update(headers or {})
+        if method in ("POST", "PATCH", "PUT") and body is None:
+            body = {}
+        r = self.http.request(method, API + path, body, headers=h)
+        sc = r.header("Set-Cookie")
+        if sc:
+            name, value, attrs = cookie_attributes(sc)
+            if name == self.cookie_name:
+                self.cookie = None if attrs.get("max-age") == "0" else value
+        return r
+
+    def sign_in(self, email, password, expect=200):
+        r = self.request("POST", "/auth/session", {"email": email, "password": password})
+        if r.status != expect:
+            raise AssertionError(f"browser sign-in of {email}: {r}")
+        if r.status == 200:
+            self.csrf = r.json["csrf_token"]
+        return r
+
+
+class BrowserSessions(ServerTestCase):
+    USERS = [("agent", "agent", 1, None), ("pw", "agent", 1, None), ("pw2", "agent", 2, None)]
+
+    def email(self, key):
+        return f"{key}@browsersessions.test"
+
+    def test_sign_in_sets_an_httponly_strict_cookie_and_no_token_in_the_body(self):
+        b = Browser(self.http)
+        r = b.sign_in(self.email("agent"), PASSWORD)
+        name, value, attrs = cookie_attributes(r.header("Set-Cookie"))
+        self.assertEqual(name, "escala_session")
+        self.assertGreaterEqual(len(value), 32)
+        self.assertIs(attrs.get("httponly"), True)
+        self.assertEqual(attrs.get("samesite"), "Strict")
+        self.assertEqual(attrs.get("path"), "/")
+        self.assertEqual(attrs.get("max-age"), str(12 * 3600))  # the token lifetime
+        self.assertNotIn("secure", attrs)  # plain HTTP on loopback, not configured behind TLS
+        self.assertNotIn("domain", attrs)
+        self.assertNotIn("token", r.json)
+        self.assertNotIn(value, r.raw.decode())  # the token is never in the body
+        self.assertEqual(r.json["user"]["email"], self.email("agent"))
+        self.assertEqual(r.json["via"], "cookie")
+        self.assertTrue(r.json["csrf_token"])
+        self.assertNotEqual(r.json["csrf_token"], value)
+        self.assertEqual(r.header("Cache-Control"), "no-store")
+        # The cookie alone authenticates reads, and the session says who and the CSRF token.
+        s = b.request("GET", "/auth/session")
+        self.assertEqual(s.status, 200, str(s))
+        self.assertEqual(s.json["user"]["email"], self.email("agent"))
+        self.assertEqual(s.json["csrf_token"], r.json["csrf_token"])
+        self.assertEqual(s.json["via"], "cookie")
+        self.assertEqual(b.request("GET", "/me").json["email"], self.email("agent"))
+        self.assertEqual(b.request("GET", "/cases").status, 200)
+
+    def test_wrong_password_sets_no_cookie(self):
+        b = Browser(self.http)
+        r = self.http.request("POST", API + "/auth/session",
+                              {"email": self.email("agent"), "password": "wrong-password"},
+                              headers={"Origin": b.origin}, source="127.0.0.8")
+        self.assertError(r, 401, code="unauthenticated")
+        self.assertIsNone(r.header("Set-Cookie"))
+
+    def test_cookie_writes_need_the_csrf_token(self):
+        b = Browser(self.http)
+        b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
+        # Without the header: 403 with a clear error, nothing stored.
+        r = b.request("POST", "/accounts", {"code": "CSRF1", "name": "No token"}, csrf=False)
+        self.assertError(r, 403, code="csrf_failed")
+        self.assertIn("X-CSRF-Token", r.error()["message"])
+        self.assertEqual(self.api("GET", "/accounts/CSRF1").status, 404)
+        # A wrong one, or another session's.
+        other = Browser(self.http)
+        other.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
+        for bad in ["0" * 64, other.csrf, b.csrf + "x", b.csrf[:-1]]:
+            with self.subTest(bad=bad[:8]):
+                r = b.request("POST", "/accounts", {"code": "CSRF1", "name": "Bad"}, csrf=False,
+                              headers={"X-CSRF-Token": bad})
+                self.assertError(r, 403, code="csrf_failed")
+        for method, path, body in [("PATCH", "/me", {"quiet": True}),
+                                   ("POST", "/cases", incident()),
+                                   ("PUT", "/mail/templates", {}),
+                                   ("POST", "/auth/logout", {}),
+                                   ("POST", "/auth/password", {"current_password": ADMIN_PASSWORD,
+                                                               "new_password": "whatever-long"})]:
+            with self.subTest(method=method, path=path):
+                self.assertError(b.request(method, path, body, csrf=False), 403, code="csrf_failed")
+        self.assertEqual(self.api("GET", "/cases").json["total"], 0)
+        # With it: accepted.
+        r = b.request("POST", "/accounts", {"code": "CSRF1", "name": "With token"})
+        self.assertEqual(r.status, 201, str(r))
+        r = b.request("PATCH", "/me", {"quiet": False})
+        self.assertEqual(r.status, 200, str(r))
+
+    def test_cookie_writes_from_another_site_are_refused_even_with_the_token(self):
+        b = Browser(self.http)
+        b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
+        for origin, site in [("https://evil.example", "cross-site"), ("https://evil.example", None),
+                             (None, "cross-site"), (None, "same-site"), ("null", None)]:
+            with self.subTest(origin=origin, site=site):
+                h = {"Origin": origin, "Sec-Fetch-Site": site}
+                r = b.request("POST", "/accounts", {"code": "EVIL1", "name": "Evil"},
+                              headers={k: v for k, v in h.items() if v is not None})
+                self.assertError(r, 403, code="csrf_failed")
+        self.assertEqual(self.api("GET", "/accounts/EVIL1").status, 404)
+        # A client that sends neither header (not a browser) with the token is fine.
+        r = self.http.request("POST", API + "/accounts", {"code": "PLAIN1", "name": "Plain"},
+                              headers={"Cookie": f"escala_session={b.cookie}", "X-CSRF-Token": b.csrf})
+        self.assertEqual(r.status, 201, str(r))
+
+    def test_sign_in_from_another_site_is_refused(self):
+        r = self.http.request("POST", API + "/auth/session",
+                              {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+                              headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+        self.assertError(r, 403, code="csrf_failed")
+        self.assertIsNone(r.header("Set-Cookie"))
+
+    def test_bearer_tokens_need_no_csrf_token(self):
+        token = self.http.login(self.email("agent"), PASSWORD)
+        r = self.http.request("PATCH", API + "/me", {"quiet": True}, token=token,
+                              headers={"Origin": "https://elsewhere.example", "Sec-Fetch-Site": "cross-site"})
+        self.assertEqual(r.status, 200, str(r))
+        s = self.http.get(API + "/auth/session", token=token)
+        self.assertEqual(s.status, 200, str(s))
+        self.assertEqual(s.json["via"], "bearer")
+        self.assertNotIn("csrf_token", s.json)
+        # With an Authorization header the cookie is not consulted: a good bearer token and a
+        # stale cookie work; a bad bearer token and a good cookie do not.
+        b = Browser(self.http)
+        b.sign_in(self.email("agent"), PASSWORD)
+        r = self.http.request("PATCH", API + "/me", {"quiet": False}, token=token,
+                              headers={"Cookie": "escala_session=stale"})
+        self.assertEqual(r.status, 200, str(r))
+        r = self.http.request("GET", API + "/me", headers={"Authorization": "Bearer nope",
+                                                           "Cookie": f"escala_session={b.cookie}"})
+        self.assertError(r, 401)
+
+    def test_logout_ends_the_session_and_clears_the_cookie(self):
+        b = Browser(self.http)
+        b.sign_in(self.email("agent"), PASSWORD)
+        token = b.cookie
+        r = b.request("POST", "/auth/logout")
+        self.assertEqual(r.status, 204, str(r))
+        name, value, attrs = cookie_attributes(r.header("Set-Cookie"))
+        self.assertEqual((name, value, attrs.get("max-age")), ("escala_session", "", "0"))
+        self.assertIs(attrs.get("httponly"), True)
+        self.assertIsNone(b.cookie)
+        # The old cookie, replayed, is dead server-side (and told to go away).
+        r = self.http.request("GET", API + "/auth/session", headers={"Cookie": f"escala_session={token}"})
+        self.assertError(r, 401)
+        self.assertIn("Max-Age=0", r.header("Set-Cookie") or "")
+        self.assertError(self.http.get(API + "/cases", headers={"Cookie": f"escala_session={token}"}), 401)
+
+    def test_signing_in_again_ends_the_browsers_previous_session(self):
+        b = Browser(self.http)
+        b.sign_in(self.email("agent"), PASSWORD)
+        first = b.cookie
+        b.sign_in(self.email("agent"), PASSWORD)
+        self.assertNotEqual(b.cookie, first)
+        self.assertError(self.http.get(API + "/me", headers={"Cookie": f"escala_session={first}"}), 401)
+        self.assertEqual(b.request("GET", "/me").status, 200)
+
+    def test_password_change_keeps_this_session_and_ends_the_others(self):
+        email = self.email("pw")
+        b = Browser(self.http)
+        b.sign_in(email, PASSWORD)
+        other_browser = Browser(self.http)
+        other_browser.sign_in(email, PASSWORD)
+        script = self.http.login(email, PASSWORD)
+        someone_else = self.tokens["pw2"]
+        for t in (script, someone_else):
+            self.assertEqual(self.http.get(API + "/me", token=t).status, 200)
+        self.assertEqual(other_browser.request("GET", "/me").status, 200)
+
+        # A wrong current password: a clear 403 naming the field; nothing changes.
+        r = b.request("POST", "/auth/password", {"current_password": "not-my-password",
+                                                 "new_password": "a brand new password"})
+        self.assertError(r, 403, code="forbidden", field="current_password")
+        # The rules of `escala user add`: at least 8 characters.
+        r = b.request("POST", "/auth/password", {"current_password": PASSWORD, "new_password": "short"})
+        self.assertError(r, 400, field="new_password")
+        r = b.request("POST", "/auth/password", {"current_password": PASSWORD, "new_password": PASSWORD})
+        self.assertError(r, 400, field="new_password")
+        r = b.request("POST", "/auth/password", {"current_password": PASSWORD})
+        self.assertError(r, 400, field="new_password")
+        r = b.request("POST", "/auth/password", {"current_password": PASSWORD, "new_password": "x" * 10,
+                                                 "extra": 1})
+        self.assertError(r, 400, code="unknown_field")
+        self.assertEqual(self.http.get(API + "/me", token=script).status, 200)
+
+        r = b.request("POST", "/auth/password", {"current_password": PASSWORD,
+                                                 "new_password": "a brand new password"})
+        self.assertEqual(r.status, 200, str(r))
+        # The other browser, the script, and the sign-in of the suite's set-up.
+        self.assertEqual(r.json["sessions_ended"], 3)
+        # This session goes on; the others are signed out; another user is not touched.
+        self.assertEqual(b.request("GET", "/me").status, 200)
+        self.assertEqual(b.request("PATCH", "/me", {"quiet": False}).status, 200)
+        self.assertError(other_browser.request("GET", "/me"), 401)
+        self.assertError(self.http.get(API + "/me", token=script), 401)
+        self.assertError(self.http.get(API + "/me", token=self.tokens["pw"]), 401)
+        self.assertEqual(self.http.get(API + "/me", token=someone_else).status, 200)
+        # The old password no longer signs in; the new one does (bearer and browser).
+        r = self.http.post(API + "/auth/login", {"email": email, "password": PASSWORD},
+                           source="127.0.0.9")
+        self.assertError(r, 401)
+        fresh = self.http.login(email, "a brand new password")
+        self.assertEqual(self.http.get(API + "/me", token=fresh).status, 200)
+        Browser(self.http).sign_in(email, "a brand new password")
+        # A bearer client changes its password without any CSRF token.
+        r = self.http.post(API + "/auth/password", {"current_password": "a brand new password",
+                                                    "new_password": "the third password"},
+                           token=fresh)
+        self.assertEqual(r.status, 200, str(r))
+        self.assertEqual(r.json["sessions_ended"], 2)  # the browser b and the last sign-in
+        self.assertError(b.request("GET", "/me"), 401)
+        self.assertEqual(self.http.get(API + "/me", token=fresh).status, 200)
+
+    def test_wrong_current_passwords_are_rate_limited(self):
+        token = self.http.login(self.email("pw2"), PASSWORD)
+        for i in range(5):
+            r = self.http.post(API + "/auth/password", {"current_password": f"guess-{i}-x",
+                                                        "new_password": "a brand new password"},
+                               token=token)
+            self.assertError(r, 403, field="current_password")
+        r = self.http.post(API + "/auth/password", {"current_password": PASSWORD,
+                                                    "new_password": "a brand new password"},
+                           token=token)
+        self.assertError(r, 429, code="rate_limited")
+        self.assertEqual(self.http.get(API + "/me", token=token).status, 200)
+
+    def test_session_routes_refuse_other_methods(self):
+        r = self.http.request("DELETE", API + "/auth/session", token=self.tokens["agent"])
+        self.assertError(r, 405)
+        self.assertEqual(r.header("Allow"), "GET, POST")
+        r = self.http.request("GET", API + "/auth/password", token=self.tokens["agent"])
+        self.assertError(r, 405)
+        self.assertError(self.http.get(API + "/auth/session"), 401)
+
+
+_BEHIND_TLS = tempfile.NamedTemporaryFile("w", prefix="escala-tls-", suffix=".toml", delete=False)
+_BEHIND_TLS.write('[http]\nbehind_tls = true\n[mail]\npublic_url = "https://desk.example.com"\n')
+_BEHIND_TLS.close()
+
+
+class BrowserSessionsBehindTls(ServerTestCase):
+    SERVE_ARGS = ("--config", _BEHIND_TLS.name)
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        os.unlink(_BEHIND_TLS.name)
+
+    def test_the_cookie_is_secure_with_the_host_prefix(self):
+        b = Browser(self.http, cookie_name="__Host-escala_session")
+        r = b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
+        name, value, attrs = cookie_attributes(r.header("Set-Cookie"))
+        self.assertEqual(name, "__Host-escala_session")
+        self.assertIs(attrs.get("secure"), True)
+        self.assertIs(attrs.get("httponly"), True)
+        self.assertEqual(attrs.get("path"), "/")
+        self.assertNotIn("domain", attrs)
+        self.assertEqual(b.request("GET", "/me").status, 200)
+        # The unprefixed name is not read (a sibling host could have planted it).
+        r = self.http.get(API + "/me", headers={"Cookie": f"escala_session={value}"})
+        self.assertError(r, 401)
+        # The public URL's origin is the desk's own, even when the proxy rewrites Host.
+        b.origin = "https://desk.example.com"
+        r = b.request("POST", "/accounts", {"code": "TLS1", "name": "Behind TLS"})
+        self.assertEqual(r.status, 201, str(r))
+        b.origin = "https://evil.example"
+        self.assertError(b.request("POST", "/accounts", {"code": "TLS2", "name": "Evil"}), 403,
+                         code="csrf_failed")
 
 
 if __name__ == "__main__":

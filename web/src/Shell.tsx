@@ -3,7 +3,6 @@ import { logout, type User } from './api';
 import { lang, messages, setLang, type Lang } from './i18n';
 import { navigate, linkClick } from './router';
 import { useSignal } from './signal';
-import { sessionVersion } from './state';
 
 export function LangSwitch() {
   const l = useSignal(lang);
@@ -41,20 +40,33 @@ export function Shell({ user, children }: { user: User; children: ComponentChild
         </nav>
         <div class="spacer" />
         <LangSwitch />
-        <span class="who" data-testid="who">
-          {who}
-        </span>
-        <button
-          type="button"
-          class="link"
-          onClick={async () => {
-            await logout().catch(() => {});
-            sessionVersion.set(sessionVersion.get() + 1);
-            navigate('/signin', true);
-          }}
-        >
-          {m.signOut}
-        </button>
+        <details class="user-menu" data-testid="user-menu">
+          <summary class="who" data-testid="who">
+            {who}
+          </summary>
+          <div class="menu">
+            <a
+              href="/password"
+              data-testid="change-password-link"
+              onClick={(e) => {
+                (e.currentTarget.closest('details') as HTMLDetailsElement | null)?.removeAttribute('open');
+                linkClick(e);
+              }}
+            >
+              {m.changePassword}
+            </a>
+            <button
+              type="button"
+              data-testid="sign-out"
+              onClick={async () => {
+                await logout().catch(() => {});
+                navigate('/signin', true);
+              }}
+            >
+              {m.signOut}
+            </button>
+          </div>
+        </details>
       </header>
       <main>{children}</main>
     </div>

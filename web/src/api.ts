@@ -1,5 +1,9 @@
-// The console's only way to the desk: the public REST API (api/openapi.json), with the
-// bearer token from POST /api/v1/auth/login kept for the tab's life (sessionStorage).
+// The console's only way to the desk: the public REST API (api/openapi.json), signed in by
+// a browser session: POST /api/v1/auth/session sets an HttpOnly cookie that no script can
+// read, and every write carries the session's CSRF token (X-CSRF-Token). The token lives
+// in memory only; after a reload GET /api/v1/auth/session gives it back with the user.
+
+import { signal } from './signal';
 
 export type Severity = 'S1' | 'S2' | 'S3' | 'S4';
 export type Status = 'awaiting_info' | 'open' | 'pending_customer' | 'resolved' | 'closed';
@@ -92,41 +96,52 @@ export class ApiError extends Error {
   }
 }
 
-const TOKEN_KEY = 'escala.token';
-const USER_KEY = 'escala.user';
+// The signed-in user: undefined while the session is being restored, null when signed out.
+export const currentUser = signal<User | null | undefined>(undefined);
+let csrfToken = '';
 
-export function session(): { token: string; user: User } | null {
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  const user = sessionStorage.getItem(USER_KEY);
-  if (!token || !user) return null;
-  try {
-    return { token, user: JSON.parse(user) as User };
-  } catch {
-    return null;
-  }
+interface SessionInfo {
+  user: User;
+  expires_at: string;
+  csrf_token?: string;
+  via: 'cookie' | 'bearer';
+}
+
+function adopt(s: SessionInfo): User {
+  csrfToken = s.csrf_token ?? '';
+  currentUser.set(s.user);
+  return s.user;
+}
+
+export function session(): { user: User } | null {
+  const user = currentUser.get();
+  return user ? { user } : null;
 }
 
 export function clearSession(): void {
-  sessionStorage.removeItem(TOKEN_KEY);
-  sessionStorage.removeItem(USER_KEY);
+  csrfToken = '';
+  currentUser.set(null);
 }
 
-// Called when the desk answers 401 (expired or revoked token): the app shows the sign-in page.
+// Called when the desk answers 401 (expired or revoked session): the app shows the sign-in page.
 let onUnauthenticated: () => void = () => {};
 export function setUnauthenticatedHandler(f: () => void): void {
   onUnauthenticated = f;
 }
 
-export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+async function send(method: string, path: string, body?: unknown): Promise<Response> {
   const headers: Record<string, string> = { Accept: 'application/json' };
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  if (token) headers.Authorization = `Bearer ${token}`;
+  if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const resp = await fetch(`/api/v1${path}`, {
+  return fetch(`/api/v1${path}`, {
     method,
     headers,
+    credentials: 'same-origin',
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+}
+
+async function read<T>(resp: Response, signedIn: boolean): Promise<T> {
   if (resp.status === 204) return undefined as T;
   let json: any = null;
   try {
@@ -136,7 +151,7 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   }
   if (!resp.ok) {
     const e = json?.error ?? {};
-    if (resp.status === 401 && token) {
+    if (resp.status === 401 && signedIn) {
       clearSession();
       onUnauthenticated();
     }
@@ -145,11 +160,33 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   return json as T;
 }
 
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const signedIn = !!currentUser.get();
+  let resp = await send(method, path, body);
+  if (resp.status === 403 && signedIn && method !== 'GET') {
+    // The CSRF token may be stale (signed in again in another tab): fetch it once more.
+    const e = await resp.clone().json().catch(() => null);
+    if (e?.error?.code === 'csrf_failed' && (await restoreSession())) resp = await send(method, path, body);
+  }
+  return read<T>(resp, signedIn);
+}
+
+// After a reload: the session cookie, if the browser still has a live one. Never throws.
+export async function restoreSession(): Promise<User | null> {
+  try {
+    const resp = await send('GET', '/auth/session');
+    if (resp.ok) return adopt((await resp.json()) as SessionInfo);
+    if (resp.status === 401) clearSession();
+    else currentUser.set(currentUser.get() ?? null);
+  } catch {
+    currentUser.set(currentUser.get() ?? null);
+  }
+  return currentUser.get() ?? null;
+}
+
 export async function login(email: string, password: string): Promise<User> {
-  const r = await call<{ token: string; user: User }>('POST', '/auth/login', { email, password });
-  sessionStorage.setItem(TOKEN_KEY, r.token);
-  sessionStorage.setItem(USER_KEY, JSON.stringify(r.user));
-  return r.user;
+  const s = await read<SessionInfo>(await send('POST', '/auth/session', { email, password }), false);
+  return adopt(s);
 }
 
 export async function logout(): Promise<void> {
@@ -158,6 +195,15 @@ export async function logout(): Promise<void> {
   } finally {
     clearSession();
   }
+}
+
+// Changes the signed-in user's password; answers how many other sessions were ended.
+export async function changePassword(current: string, next: string): Promise<number> {
+  const r = await call<{ sessions_ended: number }>('POST', '/auth/password', {
+    current_password: current,
+    new_password: next,
+  });
+  return r.sessions_ended;
 }
 
 export function query(params: Record<string, string | number | undefined>): string {

@@ -14,6 +14,23 @@ const es = {
   wrongCredentials: 'Correo o contraseña incorrectos.',
   tooManyAttempts: 'Demasiados intentos. Espere un momento y vuelva a intentarlo.',
   signOut: 'Salir',
+  changePassword: 'Cambiar contraseña',
+  currentPassword: 'Contraseña actual',
+  newPassword: 'Contraseña nueva',
+  confirmPassword: 'Repita la contraseña nueva',
+  passwordHint: 'Al menos 8 caracteres.',
+  savePassword: 'Cambiar contraseña',
+  savingPassword: 'Cambiando…',
+  passwordChanged: (n: number) =>
+    n === 0
+      ? 'Contraseña cambiada.'
+      : n === 1
+        ? 'Contraseña cambiada. Se cerró 1 sesión abierta en otro lugar.'
+        : `Contraseña cambiada. Se cerraron ${n} sesiones abiertas en otros lugares.`,
+  wrongCurrentPassword: 'La contraseña actual no es correcta.',
+  passwordTooShort: 'La contraseña nueva debe tener al menos 8 caracteres.',
+  passwordsDiffer: 'Las dos contraseñas nuevas no coinciden.',
+  passwordSame: 'La contraseña nueva debe ser distinta de la actual.',
   language: 'Idioma',
   queue: 'Casos',
   search: 'Buscar',
@@ -108,6 +125,23 @@ const en: Messages = {
   wrongCredentials: 'Wrong email or password.',
   tooManyAttempts: 'Too many attempts. Wait a moment and try again.',
   signOut: 'Sign out',
+  changePassword: 'Change password',
+  currentPassword: 'Current password',
+  newPassword: 'New password',
+  confirmPassword: 'Repeat the new password',
+  passwordHint: 'At least 8 characters.',
+  savePassword: 'Change password',
+  savingPassword: 'Changing…',
+  passwordChanged: (n) =>
+    n === 0
+      ? 'Password changed.'
+      : n === 1
+        ? 'Password changed. 1 session open elsewhere was signed out.'
+        : `Password changed. ${n} sessions open elsewhere were signed out.`,
+  wrongCurrentPassword: 'The current password is not right.',
+  passwordTooShort: 'The new password needs at least 8 characters.',
+  passwordsDiffer: 'The two new passwords do not match.',
+  passwordSame: 'The new password must differ from the current one.',
   language: 'Language',
   queue: 'Cases',
   search: 'Search',

@@ -1,38 +1,51 @@
 import { render } from 'preact';
 import { useEffect } from 'preact/hooks';
-import { session, setUnauthenticatedHandler } from './api';
-import { lang } from './i18n';
+import { currentUser, restoreSession, setUnauthenticatedHandler } from './api';
+import { lang, messages } from './i18n';
 import { navigate, path } from './router';
 import { useSignal } from './signal';
-import { sessionVersion } from './state';
 import { SignIn } from './pages/SignIn';
 import { Queue } from './pages/Queue';
 import { CasePage } from './pages/CasePage';
+import { ChangePassword } from './pages/ChangePassword';
 import { Shell } from './Shell';
 import './styles.css';
 
 setUnauthenticatedHandler(() => {
-  sessionVersion.set(sessionVersion.get() + 1);
-  navigate('/signin', true);
+  navigate('/signin?next=' + encodeURIComponent(location.pathname + location.search), true);
 });
+// The session cookie is HttpOnly: the desk says whether this browser is still signed in.
+void restoreSession();
 
 function App() {
   const p = useSignal(path);
-  useSignal(lang);
-  useSignal(sessionVersion);
-  const s = session();
+  const l = useSignal(lang);
+  const user = useSignal(currentUser);
   const pathname = p.split('?')[0];
 
   useEffect(() => {
-    if (!s && pathname !== '/signin') navigate('/signin?next=' + encodeURIComponent(p), true);
-    if (s && (pathname === '/signin' || pathname === '/')) navigate('/cases', true);
-  }, [s, pathname]);
+    if (user === undefined) return;  // still asking the desk
+    if (!user && pathname !== '/signin') navigate('/signin?next=' + encodeURIComponent(p), true);
+    if (user && (pathname === '/signin' || pathname === '/')) navigate('/cases', true);
+  }, [user, pathname]);
 
-  if (!s || pathname === '/signin') return <SignIn />;
+  if (user === undefined)
+    return (
+      <p class="muted boot" role="status">
+        {messages(l).loading}
+      </p>
+    );
+  if (!user || pathname === '/signin') return <SignIn />;
   const caseMatch = /^\/cases\/([A-Za-z0-9-]+)$/.exec(pathname);
   return (
-    <Shell user={s.user}>
-      {caseMatch ? <CasePage number={caseMatch[1]} user={s.user} /> : <Queue />}
+    <Shell user={user}>
+      {pathname === '/password' ? (
+        <ChangePassword />
+      ) : caseMatch ? (
+        <CasePage number={caseMatch[1]} user={user} />
+      ) : (
+        <Queue />
+      )}
     </Shell>
   );
 }

@@ -26,6 +26,10 @@ export function signal<T>(initial: T): Signal<T> {
 
 export function useSignal<T>(s: Signal<T>): T {
   const [v, setV] = useState(s.get());
-  useEffect(() => s.subscribe(setV), [s]);
+  useEffect(() => {
+    // A change between the first render and this effect would otherwise be missed.
+    setV(() => s.get());
+    return s.subscribe((x) => setV(() => x));
+  }, [s]);
   return v;
 }

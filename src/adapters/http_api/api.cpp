@@ -1,4 +1,5 @@
 #include "adapters/http_api/api.hpp"
+#include "adapters/http_api/browser_session.hpp"
 #include "adapters/http_api/mail_routes.hpp"
 #include "adapters/http_api/static_files.hpp"
 
@@ -79,6 +80,12 @@ std::string bearer_token(const std::string& authorization) {
   if (a.substr(0, kPrefix.size()) != kPrefix && a.substr(0, kPrefix.size()) != "bearer ")
     return {};
   return std::string(a.substr(kPrefix.size()));
+}
+
+// 403 for a cookie-authenticated write without the session's CSRF token, or from a page
+// of another site.
+Response csrf_refused(const std::string& why) {
+  return json_response(403, Json{{"error", {{"code", "csrf_failed"}, {"message", why}}}});
 }
 
 Json list_json(Json items, int64_t total, std::optional<std::string> next) {
@@ -225,29 +232,71 @@ Response Api::route(const Request& req) {
     return parse_object(req.body);
   };
 
+  // Sign-in: {email, password} for a bearer token (login) or a browser session (session).
+  auto sign_in = [&]() -> Result<services::LoginResult> {
+    auto body = body_object();
+    if (!body.ok()) return body.error();
+    ESCALA_TRY(only_fields(*body, {"email", "password"}));
+    auto email = req_string(*body, "email", 254);
+    if (!email.ok()) return email.error();
+    auto password = req_string(*body, "password", 1024);
+    if (!password.ok()) return password.error();
+    return auth_.login(*email, *password, req.client);
+  };
+  const bool secure = options_.secure_cookies || req.tls;
+  const std::string cookie_name = session_cookie_name(secure);
+
   if (n == 2 && s[0] == "auth" && s[1] == "login") {
     if (m != "POST") return method_not_allowed("POST");
-    auto body = body_object();
-    if (!body.ok()) return error_response(body.error());
-    if (auto st = only_fields(*body, {"email", "password"}); !st.ok()) return error_response(st.error());
-    auto email = req_string(*body, "email", 254);
-    if (!email.ok()) return error_response(email.error());
-    auto password = req_string(*body, "password", 1024);
-    if (!password.ok()) return error_response(password.error());
-    auto login = auth_.login(*email, *password, req.client);
+    auto login = sign_in();
     if (!login.ok()) return error_response(login.error());
     return json_response(200, Json{{"token", login->token},
                                    {"expires_at", format_iso8601(login->expires_at)},
                                    {"user", user_json(login->user)}});
   }
+  if (n == 2 && s[0] == "auth" && s[1] == "session" && m == "POST") {
+    // A browser signs in: the token goes into an HttpOnly cookie and never into the body,
+    // so no script of the page ever holds it. Only a page of the desk may do this (no
+    // signing a victim's browser into an attacker's account from another site).
+    if (auto why = cross_origin_reason(req, options_.trusted_origins); !why.empty())
+      return csrf_refused(why);
+    auto login = sign_in();
+    if (!login.ok()) return error_response(login.error());
+    // The browser's previous session, if any, ends: one browser, one session.
+    if (auto old = cookie_value(req.cookie, cookie_name); !old.empty()) (void)auth_.logout(old);
+    Response r = json_response(200, Json{{"user", user_json(login->user)},
+                                         {"expires_at", format_iso8601(login->expires_at)},
+                                         {"csrf_token", auth_.csrf_token(login->token)},
+                                         {"via", "cookie"}});
+    r.headers.emplace_back("Set-Cookie", session_cookie(login->token, auth_.token_ttl(), secure));
+    return r;
+  }
 
-  // Everything below needs a signed-in user.
-  const std::string token = bearer_token(req.authorization);
+  // Everything below needs a signed-in user: a bearer token (API clients, which need
+  // nothing else), or else a browser's session cookie, whose writes must also come from a
+  // page of the desk and carry the session's CSRF token.
+  const bool by_cookie = req.authorization.empty();
+  const std::string token =
+      by_cookie ? cookie_value(req.cookie, cookie_name) : bearer_token(req.authorization);
   if (token.empty())
     return error_response(make_error(ErrorCode::kUnauthenticated,
                                      "sign in first: Authorization: Bearer TOKEN"));
-  auto user = auth_.authenticate(token);
-  if (!user.ok()) return error_response(user.error());
+  auto session = auth_.session(token);
+  if (!session.ok()) {
+    Response r = error_response(session.error());
+    if (by_cookie) r.headers.emplace_back("Set-Cookie", clear_session_cookie(secure));
+    return r;
+  }
+  if (by_cookie && !is_safe_method(m)) {
+    if (auto why = cross_origin_reason(req, options_.trusted_origins); !why.empty())
+      return csrf_refused(why);
+    if (!auth_.csrf_token_matches(token, req.csrf_token))
+      return csrf_refused(req.csrf_token.empty()
+                              ? "a write signed in by cookie needs the session's X-CSRF-Token "
+                                "header (from GET /api/v1/auth/session)"
+                              : "the X-CSRF-Token header does not match this session");
+  }
+  const core::User* user = &session->user;
   const core::Actor actor = user->actor();
   if (n == 0) return not_found_route();  // regression: indexing s[0] of /api/v1 crashed
   const bool staff = actor.is_staff();
@@ -259,7 +308,31 @@ Response Api::route(const Request& req) {
     if (m != "POST") return method_not_allowed("POST");
     auto st = auth_.logout(token);
     if (!st.ok()) return error_response(st.error());
-    return Response{204, "application/json", "", {}};
+    Response r{204, "application/json", "", {}};
+    if (by_cookie) r.headers.emplace_back("Set-Cookie", clear_session_cookie(secure));
+    return r;
+  }
+  if (n == 2 && s[0] == "auth" && s[1] == "session") {
+    if (m != "GET") return method_not_allowed("GET, POST");
+    Json out = {{"user", user_json(*user)},
+                {"expires_at", format_iso8601(session->expires_at)},
+                {"via", by_cookie ? "cookie" : "bearer"}};
+    if (by_cookie) out["csrf_token"] = auth_.csrf_token(token);
+    return json_response(200, out);
+  }
+  if (n == 2 && s[0] == "auth" && s[1] == "password") {
+    if (m != "POST") return method_not_allowed("POST");
+    auto body = body_object();
+    if (!body.ok()) return error_response(body.error());
+    if (auto st = only_fields(*body, {"current_password", "new_password"}); !st.ok())
+      return error_response(st.error());
+    auto current = req_string(*body, "current_password", 1024);
+    if (!current.ok()) return error_response(current.error());
+    auto next = req_string(*body, "new_password", 4096);
+    if (!next.ok()) return error_response(next.error());
+    auto ended = auth_.change_password(*user, token, *current, *next);
+    if (!ended.ok()) return error_response(ended.error());
+    return json_response(200, Json{{"sessions_ended", *ended}});
   }
   if (n == 1 && s[0] == "me") {
     if (m == "GET") return json_response(200, user_json(*user));

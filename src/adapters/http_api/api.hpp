@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "adapters/http_api/http_types.hpp"
 #include "ports/directory_store.hpp"
@@ -28,6 +29,12 @@ struct ApiOptions {
   // The web console (`serve --web-root`): answers GET/HEAD outside /api/ that no route
   // took; absent when the desk serves no console.
   const class StaticFiles* web = nullptr;
+  // Browser sessions (browser_session.hpp). Browsers reach the desk over TLS (a proxy in
+  // front terminates it): session cookies are Secure and named __Host-escala_session.
+  bool secure_cookies = false;
+  // Origins (as "host:port") accepted on cookie-authenticated writes besides the request's
+  // own Host, e.g. the public URL's when a proxy rewrites Host.
+  std::vector<std::string> trusted_origins;
 };
 
 class Api {

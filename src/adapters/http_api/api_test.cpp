@@ -144,6 +144,131 @@ TEST_F(ApiTest, ListParametersAreChecked) {
   EXPECT_EQ(call("GET", "/api/v1/cases?q=%C3%B1and%C3%BA&limit=5", "").status, 200);
 }
 
+// ---- browser sessions: cookie, CSRF token, same-origin checks ----------------------------
+
+struct BrowserSignIn {
+  std::string cookie;  // "escala_session=..." as the browser sends it back
+  std::string csrf;
+  Response response;
+};
+
+Request browser(const std::string& method, const std::string& target, const std::string& body,
+                const std::string& cookie, const std::string& csrf = "") {
+  Request r;
+  r.method = method;
+  r.target = target;
+  r.body = body;
+  r.client = "127.0.0.1";
+  r.cookie = cookie;
+  r.csrf_token = csrf;
+  r.host = "127.0.0.1:8080";
+  r.origin = method == "GET" ? "" : "http://127.0.0.1:8080";
+  r.sec_fetch_site = "same-origin";
+  return r;
+}
+
+class BrowserApiTest : public ApiTest {
+ protected:
+  BrowserSignIn sign_in() {
+    Response r = api_.handle(browser("POST", "/api/v1/auth/session",
+                                     R"({"email":"admin@desk.com","password":"long enough"})", ""));
+    BrowserSignIn out;
+    out.response = r;
+    if (r.status != 200) return out;
+    for (const auto& [k, v] : r.headers)
+      if (k == "Set-Cookie") out.cookie = v.substr(0, v.find(';'));
+    out.csrf = body(r)["csrf_token"];
+    return out;
+  }
+};
+
+TEST_F(BrowserApiTest, SignInSetsAnHttpOnlyStrictCookieAndNoTokenInTheBody) {
+  auto s = sign_in();
+  ASSERT_EQ(s.response.status, 200) << s.response.body;
+  std::string set_cookie;
+  for (const auto& [k, v] : s.response.headers)
+    if (k == "Set-Cookie") set_cookie = v;
+  EXPECT_EQ(set_cookie.rfind("escala_session=", 0), 0u) << set_cookie;
+  EXPECT_NE(set_cookie.find("; HttpOnly"), std::string::npos);
+  EXPECT_NE(set_cookie.find("; SameSite=Strict"), std::string::npos);
+  EXPECT_NE(set_cookie.find("; Path=/"), std::string::npos);
+  EXPECT_NE(set_cookie.find("; Max-Age=43200"), std::string::npos);
+  EXPECT_EQ(set_cookie.find("Secure"), std::string::npos);  // plain HTTP, not behind TLS
+  auto j = body(s.response);
+  EXPECT_FALSE(j.contains("token"));
+  EXPECT_EQ(j["user"]["email"], "admin@desk.com");
+  EXPECT_FALSE(s.csrf.empty());
+  // The session is readable with the cookie alone.
+  Response me = api_.handle(browser("GET", "/api/v1/auth/session", "", s.cookie));
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_EQ(body(me)["csrf_token"], s.csrf);
+  EXPECT_EQ(body(me)["via"], "cookie");
+}
+
+TEST_F(BrowserApiTest, CookieWritesNeedTheCsrfTokenAndTheSameOrigin) {
+  auto s = sign_in();
+  const std::string create = R"({"code":"CSRF1","name":"Csrf"})";
+  Response none = api_.handle(browser("POST", "/api/v1/accounts", create, s.cookie));
+  EXPECT_EQ(none.status, 403);
+  EXPECT_EQ(body(none)["error"]["code"], "csrf_failed");
+  Response wrong = api_.handle(browser("POST", "/api/v1/accounts", create, s.cookie, s.csrf + "0"));
+  EXPECT_EQ(wrong.status, 403);
+  Request foreign = browser("POST", "/api/v1/accounts", create, s.cookie, s.csrf);
+  foreign.origin = "https://evil.example";
+  foreign.sec_fetch_site = "cross-site";
+  EXPECT_EQ(api_.handle(foreign).status, 403);
+  EXPECT_FALSE(store_.get_account("CSRF1")->has_value());
+  Response good = api_.handle(browser("POST", "/api/v1/accounts", create, s.cookie, s.csrf));
+  EXPECT_EQ(good.status, 201) << good.body;
+  // Reads need no CSRF token.
+  EXPECT_EQ(api_.handle(browser("GET", "/api/v1/accounts", "", s.cookie)).status, 200);
+  // A bearer token needs none either, and the cookie is not consulted beside it.
+  Request bearer = browser("POST", "/api/v1/accounts", R"({"code":"CSRF2","name":"B"})", "");
+  bearer.authorization = "Bearer " + token_;
+  bearer.origin = "https://evil.example";
+  EXPECT_EQ(api_.handle(bearer).status, 201);
+}
+
+TEST_F(BrowserApiTest, CrossSiteSignInIsRefused) {
+  Request r = browser("POST", "/api/v1/auth/session",
+                      R"({"email":"admin@desk.com","password":"long enough"})", "");
+  r.origin = "https://evil.example";
+  r.sec_fetch_site = "cross-site";
+  Response out = api_.handle(r);
+  EXPECT_EQ(out.status, 403);
+  EXPECT_EQ(body(out)["error"]["code"], "csrf_failed");
+}
+
+TEST_F(BrowserApiTest, LogoutEndsTheSessionAndClearsTheCookie) {
+  auto s = sign_in();
+  EXPECT_EQ(api_.handle(browser("POST", "/api/v1/auth/logout", "", s.cookie)).status, 403);
+  Response out = api_.handle(browser("POST", "/api/v1/auth/logout", "", s.cookie, s.csrf));
+  EXPECT_EQ(out.status, 204);
+  bool cleared = false;
+  for (const auto& [k, v] : out.headers)
+    if (k == "Set-Cookie" && v.rfind("escala_session=; Max-Age=0", 0) == 0) cleared = true;
+  EXPECT_TRUE(cleared);
+  Response after = api_.handle(browser("GET", "/api/v1/auth/session", "", s.cookie));
+  EXPECT_EQ(after.status, 401);
+}
+
+TEST_F(BrowserApiTest, PasswordChangeOverTheApi) {
+  auto s = sign_in();
+  auto change = [&](const std::string& b) {
+    return api_.handle(browser("POST", "/api/v1/auth/password", b, s.cookie, s.csrf));
+  };
+  Response wrong = change(R"({"current_password":"nope","new_password":"a much longer one"})");
+  EXPECT_EQ(wrong.status, 403);
+  EXPECT_EQ(body(wrong)["error"]["field"], "current_password");
+  EXPECT_EQ(change(R"({"current_password":"long enough","new_password":"short"})").status, 400);
+  EXPECT_EQ(change(R"({"current_password":"long enough"})").status, 400);
+  Response ok = change(R"({"current_password":"long enough","new_password":"a much longer one"})");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(body(ok)["sessions_ended"], 1);  // the fixture's bearer session
+  EXPECT_EQ(call("GET", "/api/v1/me", "").status, 401);
+  EXPECT_EQ(api_.handle(browser("GET", "/api/v1/me", "", s.cookie)).status, 200);
+}
+
 // Mutates valid requests byte by byte and structurally; every answer must be JSON with a
 // status in 200..599, errors must carry {"error":{"code","message"}}, and 4xx answers
 // must not have created anything.

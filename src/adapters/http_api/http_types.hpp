@@ -17,6 +17,14 @@ struct Request {
   std::string client;  // remote address, for rate limits
   std::string accept;           // Accept: the console's shell answers text/html navigations
   std::string accept_encoding;  // Accept-Encoding: precompressed console assets
+  // Browser sessions (browser_session.hpp): the Cookie header, X-CSRF-Token, and where the
+  // request says it comes from (Origin, Sec-Fetch-Site, Host).
+  std::string cookie;
+  std::string csrf_token;
+  std::string origin;
+  std::string sec_fetch_site;
+  std::string host;
+  bool tls = false;  // arrived over TLS on this socket (the desk itself does not terminate TLS yet)
 };
 
 struct Response {

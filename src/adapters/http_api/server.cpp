@@ -143,6 +143,11 @@ class Server::Impl {
         req.content_type = std::string(msg[bhttp::field::content_type]);
         req.accept = std::string(msg[bhttp::field::accept]);
         req.accept_encoding = std::string(msg[bhttp::field::accept_encoding]);
+        req.cookie = std::string(msg[bhttp::field::cookie]);
+        req.csrf_token = std::string(msg["X-CSRF-Token"]);
+        req.origin = std::string(msg[bhttp::field::origin]);
+        req.sec_fetch_site = std::string(msg["Sec-Fetch-Site"]);
+        req.host = std::string(msg[bhttp::field::host]);
         req.body = std::move(msg.body());
         req.client = client;
         if (is_blocking(req)) {

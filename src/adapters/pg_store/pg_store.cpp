@@ -894,6 +894,23 @@ Status PgStore::delete_session(const std::string& token_hash) {
   });
 }
 
+Result<int64_t> PgStore::change_password(int64_t user_id, const std::string& password_hash,
+                                         const std::string& keep_token_hash) {
+  int64_t ended = 0;
+  auto st = impl_->tx([&](Conn& c) -> Status {
+    if (c.exec("UPDATE users SET password_hash = $1 WHERE id = $2",
+               Params().text(password_hash).i64(user_id))
+            .affected() == 0)
+      return make_error(ErrorCode::kNotFound, "no such user");
+    ended = c.exec("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2",
+                   Params().i64(user_id).text(keep_token_hash))
+                .affected();
+    return ok_status();
+  });
+  if (!st.ok()) return st.error();
+  return ended;
+}
+
 Result<std::optional<core::Json>> PgStore::get_setting(const std::string& key) {
   using Out = std::optional<core::Json>;
   return impl_->read<Out>([&](Conn& c) -> Result<Out> {

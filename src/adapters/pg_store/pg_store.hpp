@@ -81,6 +81,8 @@ class PgStore final : public ports::DeskStore {
   Result<std::optional<int64_t>> case_for_message_ids(
       const std::vector<std::string>& message_ids) override;
   Result<std::optional<std::string>> get_blob(const std::string& sha256) override;
+  Result<int64_t> change_password(int64_t user_id, const std::string& password_hash,
+                                  const std::string& keep_token_hash) override;
   Result<std::vector<core::OutboxMessage>> claim_outbox(Instant now, Millis lease,
                                                         int limit) override;
   Status outbox_sent(int64_t id, Instant at) override;

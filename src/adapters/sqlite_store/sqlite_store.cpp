@@ -1128,6 +1128,26 @@ Status SqliteStore::delete_session(const std::string& token_hash) {
   });
 }
 
+Result<int64_t> SqliteStore::change_password(int64_t user_id, const std::string& password_hash,
+                                             const std::string& keep_token_hash) {
+  int64_t ended = 0;
+  auto st = impl_->write([&](Session& s) -> Status {
+    long long id = user_id;
+    std::string hash = password_hash, keep = keep_token_hash;
+    int n = 0;
+    s << "SELECT count(*) FROM users WHERE id = :i", soci::use(id), soci::into(n);
+    if (n == 0) return make_error(ErrorCode::kNotFound, "no such user");
+    s << "UPDATE users SET password_hash = :h WHERE id = :i", soci::use(hash), soci::use(id);
+    soci::statement q = (s.prepare << "DELETE FROM sessions WHERE user_id = :i AND token_hash <> :k",
+                         soci::use(id), soci::use(keep));
+    q.execute(true);
+    ended = q.get_affected_rows();
+    return ok_status();
+  });
+  if (!st.ok()) return st.error();
+  return ended;
+}
+
 Result<std::optional<core::Json>> SqliteStore::get_setting(const std::string& key) {
   try {
     auto lease = impl_->lease();

@@ -31,6 +31,11 @@ Result<Config> load_config(const std::string& path) {
       return make_error(ErrorCode::kInvalidArgument, "must be 1 to 64", "http.network_threads");
     c.network_threads = static_cast<int>(*v);
   }
+  if (auto* v = t["http"]["behind_tls"].node()) {
+    if (!v->is_boolean())
+      return make_error(ErrorCode::kInvalidArgument, "must be true or false", "http.behind_tls");
+    c.behind_tls = v->value<bool>();
+  }
   if (auto v = t["auth"]["token_ttl_hours"].value<int64_t>()) {
     if (*v < 1 || *v > 24 * 90)
       return make_error(ErrorCode::kInvalidArgument, "must be 1 to 2160", "auth.token_ttl_hours");

@@ -4,6 +4,8 @@
 //   [http]
 //   max_json_body_bytes = 1048576
 //   network_threads = 2
+//   behind_tls = true      # browsers reach the desk over https (a proxy terminates TLS):
+//                          # Secure session cookies; default: true when mail.public_url is https
 //   [auth]
 //   token_ttl_hours = 12
 //   [store]
@@ -29,6 +31,7 @@
 //   after_store = "seen"   # or a folder to move stored messages to
 //   interval_seconds = 30
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +43,7 @@ namespace escala::app {
 struct Config {
   size_t max_json_body = 1 << 20;
   int network_threads = 2;
+  std::optional<bool> behind_tls;  // unset: from public_url's scheme
   Seconds token_ttl{12 * 3600};
   bool synchronous_full = true;
   int64_t smtp_max_message_bytes = 25 * 1024 * 1024;

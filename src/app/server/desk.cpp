@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "adapters/http_api/api.hpp"
+#include "adapters/http_api/browser_session.hpp"
 #include "adapters/pg_store/pg_store.hpp"
 #include "adapters/sqlite_store/sqlite_store.hpp"
 #include "adapters/http_api/server.hpp"
@@ -379,6 +380,12 @@ int serve(const ServeOptions& options) {
     api_options.web = web_console.get();
     spdlog::info("web console from {}", web_console->root().string());
   }
+  // Browser sessions: Secure cookies when browsers come over https; the public URL's
+  // origin is one of the desk's own (a proxy in front may rewrite Host).
+  api_options.secure_cookies =
+      config->behind_tls.value_or(config->public_url.rfind("https://", 0) == 0);
+  if (auto origin = adapters::http::url_authority(config->public_url); !origin.empty())
+    api_options.trusted_origins.push_back(origin);
   adapters::http::Api api(cases, directory, auth, store, api_options, &desk_config);
 
   adapters::http::ServerOptions http;

@@ -4,7 +4,6 @@ import { lang, messages, setLang, type Messages } from '../i18n';
 import { navigate } from '../router';
 import { useSignal } from '../signal';
 import { LangSwitch } from '../Shell';
-import { sessionVersion } from '../state';
 
 export function SignIn() {
   const m = messages(useSignal(lang));
@@ -21,7 +20,6 @@ export function SignIn() {
     try {
       const user = await login(email.trim(), password);
       if (!localStorage.getItem('escala.lang')) setLang(user.language);
-      sessionVersion.set(sessionVersion.get() + 1);
       const next = new URLSearchParams(location.search).get('next');
       // Only a path of this site: never an absolute or protocol-relative URL.
       navigate(next && next.startsWith('/') && !next.startsWith('//') && next !== '/signin' ? next : '/cases', true);
