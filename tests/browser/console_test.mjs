@@ -272,6 +272,9 @@ async function main() {
   const otherSession = (await api('POST', '/auth/login', { email: AGENT.email, password: AGENT.password })).token;
   await page.click('[data-testid=who]');
   await page.screenshot({ path: join(ARTIFACTS, 'user-menu.png') });
+  await page.keyboard.press('Escape');
+  assert.equal(await page.locator('[data-testid=user-menu]').evaluate((d) => d.open), false, 'Escape closes the menu');
+  await page.click('[data-testid=who]');
   await page.click('[data-testid=change-password-link]');
   await page.waitForSelector('[data-testid=password-form]');
   assert.equal(new URL(page.url()).pathname, '/password');

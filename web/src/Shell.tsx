@@ -1,4 +1,5 @@
 import type { ComponentChildren } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
 import { logout, type User } from './api';
 import { lang, messages, setLang, type Lang } from './i18n';
 import { navigate, linkClick } from './router';
@@ -27,6 +28,21 @@ export function LangSwitch() {
 export function Shell({ user, children }: { user: User; children: ComponentChildren }) {
   const m = messages(useSignal(lang));
   const who = user.role === 'agent' && user.level ? `${user.name} · ${m.levelN(user.level)}` : user.name;
+  // The user menu closes on a click elsewhere and on Escape, like any menu.
+  const menu = useRef<HTMLDetailsElement>(null);
+  useEffect(() => {
+    const close = (e: Event) => {
+      const d = menu.current;
+      if (!d?.open) return;
+      if (e instanceof KeyboardEvent ? e.key === 'Escape' : !d.contains(e.target as Node)) d.open = false;
+    };
+    document.addEventListener('click', close);
+    document.addEventListener('keydown', close);
+    return () => {
+      document.removeEventListener('click', close);
+      document.removeEventListener('keydown', close);
+    };
+  }, []);
   return (
     <div class="shell">
       <header class="top">
@@ -40,7 +56,7 @@ export function Shell({ user, children }: { user: User; children: ComponentChild
         </nav>
         <div class="spacer" />
         <LangSwitch />
-        <details class="user-menu" data-testid="user-menu">
+        <details class="user-menu" data-testid="user-menu" ref={menu}>
           <summary class="who" data-testid="who">
             {who}
           </summary>
