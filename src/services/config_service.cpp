@@ -65,4 +65,38 @@ Result<std::vector<ports::DirectoryStore::DeskEvent>> ConfigService::history(
   return settings_.desk_events(before_id, std::clamp(limit, 1, 1000));
 }
 
+Result<int> ConfigService::sync_calendars() {
+  std::lock_guard lock(sync_mu_);
+  // Newest first, down to the last id seen.
+  std::vector<ports::DirectoryStore::DeskEvent> fresh;
+  int64_t before = 0;
+  for (;;) {
+    auto page = settings_.desk_events(before, 100);
+    if (!page.ok()) return page.error();
+    bool reached = page->empty();
+    for (auto& e : *page) {
+      if (e.id <= seen_) {
+        reached = true;
+        break;
+      }
+      fresh.push_back(std::move(e));
+    }
+    if (reached || page->size() < 100) break;
+    before = page->back().id;
+  }
+  if (fresh.empty()) return 0;
+  int applied = 0;
+  for (auto it = fresh.rbegin(); it != fresh.rend(); ++it) {
+    if (it->type != "calendar_changed") continue;
+    auto spec = core::calendar_from_json(it->data.value("new", core::Json()));
+    if (!spec.ok()) continue;  // validated when saved
+    // Re-applying this node's own edit replaces the version with an identical one.
+    ESCALA_TRY(calendars_.put(std::move(spec).value(), it->at));
+    ++applied;
+  }
+  seen_ = fresh.front().id;
+  if (applied > 0) cases_.note_calendar_changed();
+  return applied;
+}
+
 }  // namespace escala::services

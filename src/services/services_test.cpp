@@ -320,6 +320,33 @@ TEST_F(ServicesTest, ACalendarEditMovesTimersWithoutRewritingCases) {
   EXPECT_EQ(*scheduler.fire_due(), 1);
 }
 
+// Two nodes of one desk share the store: an edit on one reaches the other's calendars (from
+// the same instant) when it syncs with the desk's history, once.
+TEST_F(ServicesTest, CalendarEditsOfAnotherNodeAreAppliedFromTheirInstant) {
+  CalendarSet other_calendars;
+  core::CasePolicy other_policy;
+  other_policy.due = &other_calendars;
+  CaseService other_cases(store_, store_, clock_, other_policy, "CMW-");
+  ConfigService here(store_, calendars_, cases_, clock_);
+  ConfigService there(store_, other_calendars, other_cases, clock_);
+  EXPECT_EQ(*there.sync_calendars(), 0);
+  core::CalendarSpec spec = core::support_calendar();
+  spec.week[5].clear();  // Saturdays closed from now on
+  const core::Actor admin{0, core::Role::kAdmin, 3, "", "Admin"};
+  ASSERT_TRUE(here.put_calendar(admin, "support", core::calendar_to_json(spec)).ok());
+  EXPECT_FALSE(other_calendars.find("support")->spec() == spec);
+  EXPECT_EQ(*there.sync_calendars(), 1);
+  EXPECT_EQ(*there.sync_calendars(), 0);  // nothing new
+  EXPECT_TRUE(other_calendars.find("support")->spec() == spec);
+  // Same versions, same instants: marks agree before and after the edit.
+  for (Instant t : {clock_.now() - Seconds{86400}, clock_.now() + Seconds{9 * 86400}})
+    EXPECT_EQ(other_calendars.mark("support", t), calendars_.mark("support", t));
+  // The editing node syncing its own edit changes nothing.
+  const Millis later = *calendars_.mark("support", clock_.now() + Seconds{9 * 86400});
+  EXPECT_EQ(*here.sync_calendars(), 1);
+  EXPECT_EQ(*calendars_.mark("support", clock_.now() + Seconds{9 * 86400}), later);
+}
+
 TEST_F(ServicesTest, UnassignedCasesAlertTheSupervisorsOnceAfterThirtyBusinessMinutes) {
   auto supervisor = make_user("jefa@desk.com", core::Role::kSupervisor, 0, "");
   core::OpenCaseInput in;

@@ -54,6 +54,7 @@ void SlaScheduler::run(std::chrono::milliseconds max_wait) {
       if (stopped_) return;
       poked_ = false;
     }
+    if (before_round_) before_round_();
     (void)fire_due();  // a database error is retried on the next round
     auto next = next_due();
     std::chrono::milliseconds wait = max_wait;

@@ -9,6 +9,7 @@
 // rewrite of every open case.
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <optional>
 
@@ -35,6 +36,9 @@ class SlaScheduler {
   void run(std::chrono::milliseconds max_wait = std::chrono::milliseconds(1000));
   void poke();
   void stop();
+  // Called at the start of every round of run() (at least once per `max_wait`), e.g. to
+  // pick up calendar edits made by other nodes. Set before run().
+  void set_before_round(std::function<void()> f) { before_round_ = std::move(f); }
 
  private:
   ports::CaseStore& store_;
@@ -43,6 +47,7 @@ class SlaScheduler {
   const ports::Clock& clock_;
   std::mutex mu_;
   std::condition_variable cv_;
+  std::function<void()> before_round_;
   bool poked_ = false;    // GUARDED_BY(mu_)
   bool stopped_ = false;  // GUARDED_BY(mu_)
 };

@@ -285,6 +285,15 @@ int serve(const ServeOptions& options) {
       return now;
     };
   services::ConfigService desk_config(store, calendars, cases, clock);
+  // Calendar edits made on other nodes reach this one within the scheduler's round (1 s).
+  {
+    auto newest = store.desk_events(0, 1);
+    if (newest.ok() && !newest->empty()) desk_config.set_history_seen(newest->front().id);
+  }
+  scheduler.set_before_round([&desk_config] {
+    if (auto synced = desk_config.sync_calendars(); !synced.ok())
+      spdlog::warn("cannot read calendar edits: {}", synced.error().message);
+  });
 
   // ---- the email channel ----
   // Secrets made once per desk: the loop token on every message Escala sends, the key of
