@@ -10,9 +10,11 @@ sys.dont_write_bytecode = True
 
 import concurrent.futures
 import os
+import re
 import shutil
 import tempfile
 import unittest
+import urllib.parse
 
 from escala_harness import ADMIN_EMAIL, ADMIN_PASSWORD, API, EscalaServer, run_cli
 from pg_peer import Postgres
@@ -56,7 +58,9 @@ class PostgresDesk(unittest.TestCase):
     def test_migrate_reports_the_schema_version_on_postgresql(self):
         r = run_cli("migrate", "--data-dir", self.nodes[0].data_dir, "--db", self.pg.url)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("schema version 6", r.stdout)
+        version = re.search(r"schema version (\d+)", r.stdout)
+        self.assertIsNotNone(version, r.stdout)
+        self.assertGreaterEqual(int(version.group(1)), 9)  # 9: Spanish and English search
 
     def test_two_nodes_share_one_desk_with_unique_numbers(self):
         r = self.api(0, "POST", "/accounts", {"code": "PGCO", "name": "Pg Co"})
@@ -81,6 +85,34 @@ class PostgresDesk(unittest.TestCase):
         r = self.api(1, "GET", "/cases?q=extension%20facturacion&limit=100")
         self.assertEqual(r.status, 200, str(r))
         self.assertGreaterEqual(r.json["total"], 40)
+
+    def test_search_stems_spanish_and_english_without_accents(self):
+        """Migration 9: Spanish and English configurations with unaccent; any query text
+        is read as plain words (never a syntax error)."""
+        r = self.api(0, "POST", "/accounts", {"code": "STEM", "name": "Stem Co"})
+        self.assertIn(r.status, (201, 409), str(r))
+        subjects = {"es": "La extensión 318 no recibe llamadas entrantes",
+                    "en": "Outbound calls to carrier 318 are dropped",
+                    "buzon": "Buzón de voz 318 sin notificación"}
+        numbers = {}
+        for key, subject in subjects.items():
+            r = self.api(1, "POST", "/cases", {"type": "request", "account": "STEM",
+                                               "subject": subject, "channel": "phone"})
+            self.assertEqual(r.status, 201, str(r))
+            numbers[key] = r.json["number"]
+
+        def found(q):
+            r = self.api(0, "GET", "/cases?account=STEM&limit=100&q=" + urllib.parse.quote(q))
+            self.assertEqual(r.status, 200, f"{q}: {r}")
+            return {c["number"] for c in r.json["items"]}
+
+        for q, want in [("extension", {"es"}), ("EXTENSIÓN", {"es"}), ("llamada", {"es"}),
+                        ("llamadas 318", {"es"}), ("call", {"en"}), ("calling drop", {"en"}),
+                        ("buzon notificacion", {"buzon"}), ("318", {"es", "en", "buzon"}),
+                        ("llamada call", set()),
+                        ("llamadas & | ! ' \" <-> :*", {"es"}), ("!!! ((", set())]:
+            with self.subTest(q=q):
+                self.assertEqual(found(q), {numbers[k] for k in want})
 
     def test_a_change_on_one_node_is_read_on_the_other(self):
         r = self.api(0, "POST", "/cases", {"type": "incident", "subject": "Sin tono",

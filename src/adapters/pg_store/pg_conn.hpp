@@ -71,6 +71,48 @@ class Params {
   std::vector<int> formats_;
 };
 
+// One column of a multi-row statement, `INSERT … SELECT * FROM unnest($1::bigint[],
+// $2::text[], …)`: the values as a PostgreSQL array literal, sent as one text parameter.
+// Every element is quoted (and `"` and `\` escaped), so any text is safe; NULL is unquoted.
+class ArrayLiteral {
+ public:
+  ArrayLiteral& text(std::string_view v) {
+    sep();
+    s_ += '"';
+    for (char ch : v) {
+      if (ch == '"' || ch == '\\') s_ += '\\';
+      s_ += ch;
+    }
+    s_ += '"';
+    return *this;
+  }
+  ArrayLiteral& i64(long long v) {
+    sep();
+    s_ += std::to_string(v);
+    return *this;
+  }
+  ArrayLiteral& boolean(bool v) {
+    sep();
+    s_ += v ? 't' : 'f';
+    return *this;
+  }
+  ArrayLiteral& null() {
+    sep();
+    s_ += "NULL";
+    return *this;
+  }
+  ArrayLiteral& opt_i64(const std::optional<long long>& v) { return v ? i64(*v) : null(); }
+  int size() const { return n_; }
+  std::string str() const { return "{" + s_ + "}"; }
+
+ private:
+  void sep() {
+    if (n_++) s_ += ',';
+  }
+  std::string s_;
+  int n_ = 0;
+};
+
 class Res {
  public:
   explicit Res(PGresult* r) : r_(r) {}
