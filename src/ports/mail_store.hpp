@@ -46,6 +46,19 @@ class MailStore {
   // for `lease`: they are not claimed again before now + lease. Oldest first.
   virtual Result<std::vector<core::OutboxMessage>> claim_outbox(Instant now, Millis lease,
                                                                 int limit) = 0;
+  // A message taken by claim_outbox: its id and the attempt that claim began (attempts
+  // counts claims, so a later claim of the same message has a higher one).
+  struct OutboxClaim {
+    int64_t id = 0;
+    int attempt = 0;
+  };
+  // Extends to `until` the leases of the claims still held: the message is still being
+  // sent and no one claimed it since. Answers the ids of those; a claim missing from the
+  // answer is lost (finished, or its lease ran out and another sender took it) and must
+  // not be sent by its old holder. A sender renews its claims while it works on them, so
+  // a lease only has to outlast the sender's renewal period, not the slowest relay.
+  virtual Result<std::vector<int64_t>> renew_outbox_claims(const std::vector<OutboxClaim>& claims,
+                                                           Instant until) = 0;
   virtual Status outbox_sent(int64_t id, Instant at) = 0;
   // Back to pending, due at `next_at`, with the reason of this attempt.
   virtual Status outbox_retry(int64_t id, Instant next_at, const std::string& error) = 0;

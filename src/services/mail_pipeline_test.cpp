@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,10 +51,12 @@ class ScriptedTransport final : public ports::MailTransport {
     std::string raw;
   };
   std::vector<Sent> calls;
+  std::function<void()> during_send;  // runs inside each send (a slow relay, another node)
 
   ports::SendReport send(const std::string& envelope_from, const std::vector<std::string>& recipients,
                          std::string_view raw_message) override {
     calls.push_back({envelope_from, recipients, std::string(raw_message)});
+    if (auto hook = during_send) hook();  // a copy: the hook may clear itself
     if (script.empty()) return {ports::SendOutcome::kSent, 250, "ok"};
     auto r = script.front();
     script.pop_front();
@@ -1121,6 +1124,92 @@ TEST_F(OutboxSenderTest, TemporaryFailuresGiveUpAfterMaxAttempts) {
   clock_.advance(std::chrono::hours(2));
   EXPECT_EQ(*s.send_due(relay), 0);
   EXPECT_EQ(relay.calls.size(), 3u);
+}
+
+// Leases (issue 6): a send slower than the lease keeps its claim while the sender renews it,
+// so no other sender (another node) takes the message meanwhile.
+TEST_F(OutboxSenderTest, ARenewedClaimOutlastsASlowSend) {
+  const std::string number = open_full_incident();
+  OutboxOptions o;
+  o.lease = std::chrono::seconds(6);
+  auto a = sender(o);
+  auto b = sender(o);  // another node
+  ScriptedTransport relay_a, relay_b;
+  relay_a.during_send = [&] {
+    for (int i = 0; i < 6; ++i) {  // 12 s in the relay: twice the lease
+      clock_.advance(std::chrono::seconds(2));
+      ASSERT_EQ(*a.renew_leases(), 1);
+      ASSERT_EQ(*b.send_due(relay_b), 0);
+    }
+  };
+  ASSERT_EQ(*a.send_due(relay_a), 1);
+  EXPECT_EQ(relay_a.calls.size(), 1u);
+  EXPECT_EQ(relay_b.calls.size(), 0u);
+  EXPECT_EQ(only_message(number).status, "sent");
+  EXPECT_EQ(only_message(number).attempts, 1);
+  EXPECT_EQ(*a.renew_leases(), 0);  // nothing held any more
+}
+
+// A node that dies holding claims stops renewing them: another sender takes them once the
+// lease has run out, not before.
+TEST_F(OutboxSenderTest, ADeadSendersClaimsAreRetriedWhenTheLeaseEnds) {
+  const std::string number = open_full_incident();
+  OutboxOptions o;
+  o.lease = std::chrono::seconds(6);
+  ASSERT_EQ(store_.claim_outbox(clock_.now(), o.lease, 10)->size(), 1u);  // then it died
+  auto survivor = sender(o);
+  ScriptedTransport relay;
+  clock_.advance(std::chrono::milliseconds(5999));
+  EXPECT_EQ(*survivor.send_due(relay), 0);
+  clock_.advance(std::chrono::milliseconds(1));
+  EXPECT_EQ(*survivor.send_due(relay), 1);
+  EXPECT_EQ(relay.calls.size(), 1u);
+  EXPECT_EQ(only_message(number).status, "sent");
+  EXPECT_EQ(only_message(number).attempts, 2);
+}
+
+// A claim that ran out while its sender was stalled (no renewal reached the database) and
+// was taken by another sender is not sent by the stalled one when it wakes up.
+TEST_F(OutboxSenderTest, ALostClaimIsNotSent) {
+  const std::string first = open_full_incident("one@acme.com");
+  const std::string second = open_full_incident("two@acme.com");
+  OutboxOptions o;
+  o.lease = std::chrono::seconds(6);
+  auto stalled = sender(o);
+  ScriptedTransport relay;
+  relay.during_send = [&] {
+    relay.during_send = nullptr;
+    clock_.advance(std::chrono::seconds(7));  // stalled past the lease
+    auto taken = store_.claim_outbox(clock_.now(), o.lease, 10);  // another node claims
+    ASSERT_EQ(taken->size(), 2u);
+    ASSERT_EQ(*stalled.renew_leases(), 0);  // the stalled sender learns it lost them
+  };
+  ASSERT_EQ(*stalled.send_due(relay), 2);  // claimed both; the second is not sent
+  EXPECT_EQ(relay.calls.size(), 1u);
+  EXPECT_NE(relay.calls[0].raw.find("[" + first + "]"), std::string::npos);
+  EXPECT_EQ(stalled.abandoned(), 1);
+  EXPECT_EQ(only_message(second).status, "sending");  // the other node's to finish
+  EXPECT_EQ(only_message(second).attempts, 2);
+}
+
+// Without a renewal, the sender does not begin a send on a claim about to run out.
+TEST_F(OutboxSenderTest, AnExpiringClaimIsNotSentWithoutARenewal) {
+  open_full_incident("one@acme.com");
+  open_full_incident("two@acme.com");
+  OutboxOptions o;
+  o.lease = std::chrono::seconds(6);
+  auto s = sender(o);
+  ScriptedTransport relay;
+  relay.during_send = [&] {
+    relay.during_send = nullptr;
+    clock_.advance(std::chrono::milliseconds(5500));  // within a tenth of the lease's end
+  };
+  ASSERT_EQ(*s.send_due(relay), 2);
+  EXPECT_EQ(relay.calls.size(), 1u);
+  EXPECT_EQ(s.abandoned(), 1);
+  clock_.advance(std::chrono::seconds(1));  // the lease ends: anyone (this node too) retries
+  EXPECT_EQ(*s.send_due(relay), 1);
+  EXPECT_EQ(relay.calls.size(), 2u);
 }
 
 }  // namespace

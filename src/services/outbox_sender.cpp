@@ -1,6 +1,7 @@
 #include "services/outbox_sender.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "core/lifecycle.hpp"
 
@@ -41,7 +42,25 @@ Result<int> OutboxSender::send_due(ports::MailTransport& transport) {
   const Instant now = clock_.now();
   auto batch = mail_.claim_outbox(now, opt_.lease, opt_.batch);
   if (!batch.ok()) return batch.error();
+  std::vector<int64_t> ids;
+  {
+    std::lock_guard lock(held_mu_);
+    for (const auto& m : *batch) {
+      held_[m.id] = Held{m.attempts, now + opt_.lease, false};
+      ids.push_back(m.id);
+    }
+  }
+  // Whatever happens below, this process no longer works on these messages afterwards.
+  struct Forget {
+    OutboxSender* self;
+    const std::vector<int64_t>& ids;
+    ~Forget() { self->forget(ids); }
+  } forget_batch{this, ids};
   for (const auto& m : *batch) {
+    if (!still_held(m.id)) {
+      abandoned_.fetch_add(1);  // another sender has it, or will once its lease ends
+      continue;
+    }
     const std::string raw = codec_.compose(m.mail);
     auto report = transport.send(m.envelope_from, m.recipients, raw);
     const Instant done = clock_.now();
@@ -86,6 +105,53 @@ void OutboxSender::run(Millis max_wait) {
     if (!n.ok()) wait = max_wait;  // the database failed: do not spin
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, wait, [&] { return stopped_ || pokes_ != seen_pokes; });
+  }
+}
+
+bool OutboxSender::still_held(int64_t id) {
+  // A margin of a tenth of the lease: the send must begin well before another sender may
+  // take the message (clocks of nodes differ a little; the renewal may be in flight).
+  const Instant limit = clock_.now() + opt_.lease / 10;
+  std::lock_guard lock(held_mu_);
+  auto it = held_.find(id);
+  return it != held_.end() && !it->second.lost && limit < it->second.valid_until;
+}
+
+void OutboxSender::forget(const std::vector<int64_t>& ids) {
+  std::lock_guard lock(held_mu_);
+  for (int64_t id : ids) held_.erase(id);
+}
+
+Result<int> OutboxSender::renew_leases() {
+  std::vector<ports::MailStore::OutboxClaim> claims;
+  {
+    std::lock_guard lock(held_mu_);
+    for (const auto& [id, h] : held_)
+      if (!h.lost) claims.push_back({id, h.attempt});
+  }
+  if (claims.empty()) return 0;
+  const Instant until = clock_.now() + opt_.lease;
+  auto renewed = mail_.renew_outbox_claims(claims, until);
+  if (!renewed.ok()) return renewed.error();  // the leases run on; still_held() notices
+  std::set<int64_t> kept(renewed->begin(), renewed->end());
+  std::lock_guard lock(held_mu_);
+  for (const auto& c : claims) {
+    auto it = held_.find(c.id);
+    if (it == held_.end() || it->second.attempt != c.attempt) continue;  // finished meanwhile
+    if (kept.count(c.id)) it->second.valid_until = until;
+    else it->second.lost = true;
+  }
+  return static_cast<int>(kept.size());
+}
+
+void OutboxSender::keep_leases() {
+  const Millis period = std::max(Millis(50), opt_.lease / 3);
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      if (cv_.wait_for(lock, period, [&] { return stopped_; })) return;
+    }
+    (void)renew_leases();  // a database error: retried next period, sends pause meanwhile
   }
 }
 

@@ -440,6 +440,39 @@ TEST_P(StoreContract, OutboxMessagesAreClaimedOncePerLease) {
   EXPECT_EQ(later->front().attempts, 2);
 }
 
+// A claim is renewed only while it is still its holder's: the same attempt, still sending.
+// Once the lease ran out and another claimer took the message, the old claim is lost.
+TEST_P(StoreContract, OutboxClaimsAreRenewedOnlyWhileHeld) {
+  std::vector<core::OutboxMessage> out;
+  for (int i = 0; i < 3; ++i) out.push_back(outgoing("r" + std::to_string(i) + "@acme.com", now_));
+  ASSERT_TRUE(mail().record_inbound(inbound("mid:<r@x>"), {}, out).ok());
+  auto mine = mail().claim_outbox(now_, Millis{6'000}, 3);
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->size(), 3u);
+  std::vector<ports::MailStore::OutboxClaim> claims;
+  for (const auto& m : *mine) claims.push_back({m.id, m.attempts});
+  // Renewed past the first lease: nobody else may claim them at now + 10 s.
+  auto renewed = mail().renew_outbox_claims(claims, now_ + Seconds{16});
+  ASSERT_TRUE(renewed.ok());
+  EXPECT_EQ(std::set<int64_t>(renewed->begin(), renewed->end()).size(), 3u);
+  EXPECT_TRUE(mail().claim_outbox(now_ + Seconds{10}, Millis{6'000}, 10)->empty());
+  // One is sent; past the renewed lease another claimer takes the other two.
+  ASSERT_TRUE(mail().outbox_sent((*mine)[0].id, now_).ok());
+  auto theirs = mail().claim_outbox(now_ + Seconds{17}, Millis{6'000}, 10);
+  ASSERT_TRUE(theirs.ok());
+  EXPECT_EQ(theirs->size(), 2u);
+  // The old holder's renewal keeps nothing: one is finished, two are someone else's.
+  auto lost = mail().renew_outbox_claims(claims, now_ + Seconds{30});
+  ASSERT_TRUE(lost.ok());
+  EXPECT_TRUE(lost->empty());
+  // The new holder's renewal works, and the old one's did not move its lease.
+  std::vector<ports::MailStore::OutboxClaim> new_claims;
+  for (const auto& m : *theirs) new_claims.push_back({m.id, m.attempts});
+  EXPECT_EQ(mail().renew_outbox_claims(new_claims, now_ + Seconds{40})->size(), 2u);
+  EXPECT_TRUE(mail().claim_outbox(now_ + Seconds{35}, Millis{6'000}, 10)->empty());
+  EXPECT_TRUE(mail().renew_outbox_claims({}, now_)->empty());
+}
+
 TEST_P(StoreContract, AccountsContactsUsers) {
   core::Account a;
   a.code = "ACME";

@@ -450,6 +450,20 @@ Result<std::vector<core::OutboxMessage>> MemoryStore::claim_outbox(Instant now, 
   return out;
 }
 
+Result<std::vector<int64_t>> MemoryStore::renew_outbox_claims(
+    const std::vector<OutboxClaim>& claims, Instant until) {
+  std::lock_guard lock(mu_);
+  std::vector<int64_t> held;
+  for (const auto& c : claims) {
+    auto it = outbox_.find(c.id);
+    if (it == outbox_.end() || it->second.status != "sending" || it->second.attempts != c.attempt)
+      continue;
+    it->second.next_attempt_at = until;
+    held.push_back(c.id);
+  }
+  return held;
+}
+
 Status MemoryStore::outbox_sent(int64_t id, Instant at) {
   std::lock_guard lock(mu_);
   auto it = outbox_.find(id);

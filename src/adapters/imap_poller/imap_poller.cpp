@@ -569,6 +569,14 @@ void ImapPoller::run() {
       if (stopped_) return;
       seen_pokes = pokes_;
     }
+    if (is_leader_ && !is_leader_()) {
+      // Another node polls this mailbox; ask again soon, in case it dies.
+      const auto follower_wait = std::min<std::chrono::milliseconds>(
+          impl_->account.interval, std::chrono::seconds(5));
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, follower_wait, [&] { return stopped_; });
+      continue;
+    }
     auto n = poll_once();
     if (!n.ok()) impl_->say(ImapLogLevel::kError, n.error().message);
     // More were waiting than one batch takes, and this one made progress: go on at once.

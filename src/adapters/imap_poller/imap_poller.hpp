@@ -123,6 +123,11 @@ class ImapPoller {
   // Loops until stop(): poll_once(), then waits `interval` or until poke(). Errors go to
   // the log callback and the next round retries.
   void run();
+  // Leader-only polling (several nodes on one desk): before each round run() asks
+  // `is_leader` and polls only when it answers true; otherwise it asks again after
+  // min(interval, 5 s), so a node takes over within that time of the leader's death.
+  // Set before run().
+  void set_leader_check(std::function<bool()> is_leader) { is_leader_ = std::move(is_leader); }
   void poke();
   void stop();
 
@@ -133,6 +138,7 @@ class ImapPoller {
 
  private:
   std::unique_ptr<Impl> impl_;
+  std::function<bool()> is_leader_;
   std::mutex mu_;
   std::condition_variable cv_;
   int pokes_ = 0;         // GUARDED_BY(mu_)

@@ -1212,6 +1212,32 @@ Result<std::vector<core::OutboxMessage>> PgStore::claim_outbox(Instant now, Mill
   return out;
 }
 
+Result<std::vector<int64_t>> PgStore::renew_outbox_claims(const std::vector<OutboxClaim>& claims,
+                                                          Instant until) {
+  std::vector<int64_t> held;
+  if (claims.empty()) return held;
+  std::string ids = "{", attempts = "{";  // array literals of integers
+  for (const auto& c : claims) {
+    if (ids.size() > 1) ids += ',', attempts += ',';
+    ids += std::to_string(c.id);
+    attempts += std::to_string(c.attempt);
+  }
+  ids += '}', attempts += '}';
+  auto st = impl_->tx([&](Conn& c) -> Status {
+    held.clear();
+    // A claim is (id, attempt): a message re-claimed by another sender after its lease ran
+    // out has a higher attempt, so its old holder's renewal changes nothing.
+    auto r = c.exec(
+        "UPDATE outbox o SET next_attempt_at = $1 FROM unnest($2::bigint[], $3::int[]) AS k(id, a)"
+        " WHERE o.id = k.id AND o.attempts = k.a AND o.status = 'sending' RETURNING o.id",
+        Params().i64(to_unix_millis(until)).text(ids).text(attempts));
+    for (int i = 0; i < r.rows(); ++i) held.push_back(r.i64(i, 0));
+    return ok_status();
+  });
+  if (!st.ok()) return st.error();
+  return held;
+}
+
 Status PgStore::outbox_sent(int64_t id, Instant at) {
   return impl_->tx([&](Conn& c) -> Status {
     c.exec("UPDATE outbox SET status = 'sent', sent_at = $1, last_error = '' WHERE id = $2",

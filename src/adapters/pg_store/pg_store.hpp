@@ -98,6 +98,8 @@ class PgStore final : public ports::DeskStore {
                                   const std::string& keep_token_hash) override;
   Result<std::vector<core::OutboxMessage>> claim_outbox(Instant now, Millis lease,
                                                         int limit) override;
+  Result<std::vector<int64_t>> renew_outbox_claims(const std::vector<OutboxClaim>& claims,
+                                                   Instant until) override;
   Status outbox_sent(int64_t id, Instant at) override;
   Status outbox_retry(int64_t id, Instant next_at, const std::string& error) override;
   Status outbox_failed(int64_t id, const std::string& error) override;

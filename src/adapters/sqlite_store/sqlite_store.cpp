@@ -1440,6 +1440,25 @@ Result<std::vector<core::OutboxMessage>> SqliteStore::claim_outbox(Instant now, 
   return out;
 }
 
+Result<std::vector<int64_t>> SqliteStore::renew_outbox_claims(
+    const std::vector<OutboxClaim>& claims, Instant until) {
+  std::vector<int64_t> held;
+  if (claims.empty()) return held;
+  auto st = impl_->write([&](Session&) -> Status {
+    held.clear();  // a batch that failed is run again alone
+    for (const auto& c : claims) {
+      auto q = Impl::stmts().get("UPDATE outbox SET next_attempt_at = ?"
+                                 " WHERE id = ? AND attempts = ? AND status = 'sending'");
+      q.bind(1, to_unix_millis(until)).bind(2, c.id).bind(3, static_cast<long long>(c.attempt));
+      q.run();
+      if (q.changes() > 0) held.push_back(c.id);
+    }
+    return ok_status();
+  });
+  if (!st.ok()) return st.error();
+  return held;
+}
+
 Status SqliteStore::outbox_sent(int64_t id_in, Instant at_in) {
   return impl_->write([&](Session& s) -> Status {
     long long id = id_in, at = to_unix_millis(at_in);

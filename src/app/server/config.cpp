@@ -65,6 +65,11 @@ Result<Config> load_config(const std::string& path) {
       return make_error(ErrorCode::kInvalidArgument, "must be 1 to 64", "relay.connections");
     c.relay_connections = static_cast<int>(*v);
   }
+  if (auto v = t["relay"]["lease_seconds"].value<int64_t>()) {
+    if (*v < 1 || *v > 3600)
+      return make_error(ErrorCode::kInvalidArgument, "must be 1 to 3600", "relay.lease_seconds");
+    c.outbox_lease = Seconds{*v};
+  }
   if (auto v = t["mail"]["public_url"].value<std::string>()) c.public_url = *v;
   if (auto* list = t["imap"].as_array()) {
     for (size_t i = 0; i < list->size(); ++i) {

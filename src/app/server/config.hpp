@@ -21,6 +21,8 @@
 //   username = "escala"
 //   password = "…"
 //   connections = 4        # parallel connections to the relay
+//   lease_seconds = 6      # an outbox claim not renewed for this long is retried by another
+//                          # sender (node); renewed every third of it while sending
 //   [mail]
 //   public_url = "https://desk.example.com"   # for links in emails
 //   [[imap]]               # one table per hosted mailbox to poll
@@ -53,6 +55,7 @@ struct Config {
   bool relay_verify_peer = true;
   std::string relay_username, relay_password;
   int relay_connections = 4;
+  Seconds outbox_lease{6};
   std::string public_url;  // empty: http://<--http address>
   struct Imap {
     std::string url, username, password, mailbox, after_store = "seen";

@@ -16,6 +16,7 @@
 
 #include "adapters/http_api/api.hpp"
 #include "adapters/http_api/browser_session.hpp"
+#include "adapters/pg_store/pg_leader_lock.hpp"
 #include "adapters/pg_store/pg_store.hpp"
 #include "adapters/sqlite_store/sqlite_store.hpp"
 #include "adapters/http_api/server.hpp"
@@ -50,6 +51,9 @@ Result<OpenedDesk> open_desk(const DeskLocation& where) {
     if (!store.ok()) return store.error();
     OpenedDesk desk;
     desk.store = std::move(store).value();
+    desk.leader_locks = [url](const std::string& name) -> std::unique_ptr<ports::LeaderLock> {
+      return std::make_unique<adapters::PgLeaderLock>(url, name);
+    };
     // Never log a password of the URL.
     const auto at = url.find('@'), scheme = url.find("://");
     const auto colon = url.find(':', scheme + 3);
@@ -75,6 +79,9 @@ Result<OpenedDesk> open_desk(const DeskLocation& where) {
   auto store = adapters::SqliteStore::open(opt);
   if (!store.ok()) return store.error();
   desk.store = std::move(store).value();
+  desk.leader_locks = [](const std::string&) -> std::unique_ptr<ports::LeaderLock> {
+    return std::make_unique<ports::SoleLeader>();
+  };
   return desk;
 }
 
@@ -340,12 +347,14 @@ int serve(const ServeOptions& options) {
   } else {
     spdlog::warn("no --smtp-relay: outgoing mail waits in the outbox until one is configured");
   }
+  services::OutboxOptions outbox_options;
+  outbox_options.lease = config->outbox_lease;
   services::OutboxSender outbox(
       store, store, codec,
       [&]() -> std::unique_ptr<ports::MailTransport> {
         return std::make_unique<RelayTransport>(relay);
       },
-      clock);
+      clock, outbox_options);
   const std::string mailgate_path = (std::filesystem::path(where.data_dir) / "mailgate.token").string();
   {
     const std::string tmp = mailgate_path + ".tmp";
@@ -487,6 +496,21 @@ int serve(const ServeOptions& options) {
       else spdlog::info("imap {}: {}", url, msg);
     };
     pollers.push_back(std::make_unique<adapters::imap::ImapPoller>(acc, ingest, log));
+    // One node polls a mailbox at a time (several nodes on PostgreSQL): the holder of its
+    // leader lock. The lock is asked before every round and goes with the holder's
+    // database session, so another node takes over when the holder dies.
+    auto lock = std::shared_ptr<ports::LeaderLock>(
+        desk->leader_locks("imap:" + m.url + " " + m.username));
+    pollers.back()->set_leader_check([lock, url = m.url, was = std::make_shared<bool>(false)] {
+      auto held = lock->hold();
+      if (!held.ok()) spdlog::warn("imap {}: {}", url, held.error().message);
+      const bool now = held.ok() && *held;
+      if (now != *was) {
+        spdlog::info("imap {}: {} polling", url, now ? "this node is" : "another node is");
+        *was = now;
+      }
+      return now;
+    });
   }
   std::vector<std::thread> poller_threads;
   for (auto& p : pollers) poller_threads.emplace_back([&p] { p->run(); });
@@ -495,6 +519,9 @@ int serve(const ServeOptions& options) {
   // the outbox keeps them pending until the desk is started with --smtp-relay.
   for (int i = 0; i < (have_relay ? config->relay_connections : 0); ++i)
     outbox_threads.emplace_back([&outbox] { outbox.run(); });
+  // Renews this node's outbox claims while it sends, so a short lease is safe (a dead
+  // node's claims are retried by another within the lease).
+  if (have_relay) outbox_threads.emplace_back([&outbox] { outbox.keep_leases(); });
   spdlog::info("escala serving http://{}:{} (database {})", http.host, (*server)->port(),
                desk->db_path);
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ports/desk_store.hpp"
+#include "ports/leader_lock.hpp"
 #include "core/lifecycle.hpp"
 #include "core/result.hpp"
 #include "services/calendar_set.hpp"
@@ -21,6 +22,9 @@ struct DeskLocation {
 struct OpenedDesk {
   std::unique_ptr<ports::DeskStore> store;
   std::string db_path;  // what the logs name: the SQLite file, or the PostgreSQL URL
+  // Leader-only work (IMAP polling): advisory locks on PostgreSQL, always granted on SQLite
+  // (one process owns the desk).
+  ports::LeaderLockFactory leader_locks;
 };
 
 // Creates the data directory if needed, opens and migrates the database.
