@@ -47,6 +47,7 @@ ROUTES = [
     ("get", "/api/v1/me"),
     ("patch", "/api/v1/me"),
     ("get", "/api/v1/notifications"),
+    ("get", "/api/v1/stream"),  # live updates (Server-Sent Events)
     ("get", "/api/v1/reports/sla"),
     ("get", "/api/v1/calendars"),
     ("put", "/api/v1/calendars/{name}"),
@@ -94,7 +95,7 @@ PUBLIC = {("get", "/healthz"), ("head", "/healthz"), ("get", "/api/v1/openapi.js
 OTHER_SECURITY = {("post", "/api/v1/mail/inbound"): [{"mailgateAuth": []}]}
 # Query parameters of GET /api/v1/cases.
 CASE_QUERY = {"status", "level", "severity", "type", "account", "assignee", "q", "limit",
-              "cursor"}
+              "cursor", "channel", "active", "sort"}
 ERROR_STATUSES = {"400", "401", "403", "404", "409", "413", "429", "503"}
 REQUIRED_SCHEMAS = {"Case", "CaseSla", "Event", "Account", "Contract", "Contact", "User",
                     "BillableItem", "Error", "Impact", "ActivationFields", "IncidentFields",

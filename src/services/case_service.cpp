@@ -190,15 +190,24 @@ Result<core::Case> CaseService::open(const core::Actor& actor, core::OpenCaseInp
   if (!ctx.ok()) return ctx.error();
   Instant now = clock_.now();
   bool queued = false;
+  ChangeKinds kinds;
   auto created = cases_.create([&](int64_t id) -> Result<core::Change> {
     auto change = core::open_case(id, input, actor, now, *ctx);
     if (change.ok() && decorator_) decorator_(*change, *ctx, now);
     queued = change.ok() && !change->outbox.empty();
+    if (change.ok()) kinds = kinds_of(change->events);
     return change;
   });
   if (created.ok() && queued) note_mail_queued();
   if (created.ok()) note_timer(*created);
+  if (created.ok()) note_changed(*created, kinds);
   return created;
+}
+
+void CaseService::note_changed(const core::Case& after, const ChangeKinds& kinds) const {
+  if (!change_listener_ || kinds.kind.empty()) return;
+  change_listener_(CaseChanged{after.id, number_of(after), after.account, after.version,
+                               kinds.kind, kinds.public_kind});
 }
 
 Result<core::Case> CaseService::get(const core::Actor& actor, std::string_view number) {
@@ -247,16 +256,20 @@ Result<core::Case> CaseService::mutate(
   auto ctx = context_for((*current)->account);
   if (!ctx.ok()) return ctx.error();
   bool queued = false;
+  ChangeKinds kinds;
   auto updated = cases_.update(*id, [&](const core::Case& c) -> Result<core::Change> {
     queued = false;  // a store may run this more than once
+    kinds = {};
     if (!core::can_view(actor, c)) return not_found(number);
     auto ch = change(c, *ctx);
     if (ch.ok() && decorator_ && !ch->events.empty()) decorator_(*ch, *ctx, clock_.now());
     queued = ch.ok() && !ch->outbox.empty();
+    if (ch.ok()) kinds = kinds_of(ch->events);
     return ch;
   });
   if (updated.ok() && queued) note_mail_queued();
   if (updated.ok()) note_timer(*updated);
+  if (updated.ok()) note_changed(*updated, kinds);
   return updated;
 }
 
@@ -267,14 +280,17 @@ Result<bool> CaseService::fire_sla_timers(int64_t id, Instant now) {
   auto ctx = context_for((*current)->account);
   if (!ctx.ok()) return ctx.error();
   bool fired = false, queued = false;
+  ChangeKinds kinds;
   auto r = cases_.update(id, [&](const core::Case& c) -> Result<core::Change> {
     auto change = core::fire_sla_timers(c, now, *ctx);
     if (change.ok()) fired = !change->events.empty();
     if (fired && decorator_) decorator_(*change, *ctx, now);
     queued = change.ok() && !change->outbox.empty();
+    kinds = change.ok() ? kinds_of(change->events) : ChangeKinds{};
     return change;
   });
   if (r.ok() && queued) note_mail_queued();
+  if (r.ok()) note_changed(*r, kinds);
   if (!r.ok()) return r.error();
   return fired;
 }

@@ -13,6 +13,7 @@
 #include "ports/case_store.hpp"
 #include "ports/clock.hpp"
 #include "ports/directory_store.hpp"
+#include "services/case_events.hpp"
 
 namespace escala::services {
 
@@ -85,6 +86,15 @@ class CaseService {
   void note_timer(const core::Case& c) {
     if (timer_listener_ && c.sla.next_timer_mark) timer_listener_();
   }
+  // Called after every committed change of a case (opened, changed, SLA timer fired, mail
+  // received), e.g. to publish it to live listeners (CaseEvents). Set once, before serving;
+  // must be quick (it runs on the thread that made the change).
+  void set_change_listener(std::function<void(const CaseChanged&)> listener) {
+    change_listener_ = std::move(listener);
+  }
+  // For changes made elsewhere (the inbound pipeline): tells the change listener that
+  // `after` was committed by a change of these kinds (nothing when it had no event).
+  void note_changed(const core::Case& after, const ChangeKinds& kinds) const;
   // Tells the timer listener that a calendar changed: the instants of the timers on it moved.
   void note_calendar_changed() {
     if (timer_listener_) timer_listener_();
@@ -129,6 +139,7 @@ class CaseService {
   std::function<void()> timer_listener_;
   ChangeDecorator decorator_;
   std::function<void()> mail_listener_;
+  std::function<void(const CaseChanged&)> change_listener_;
 
   // Staff as rules and notifications see them, re-read at most every few seconds.
   Result<std::vector<core::StaffMember>> staff();

@@ -268,6 +268,7 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
           return ch;
         });
         if (!updated.ok()) return finish_duplicate(updated.error());
+        case_service_.note_changed(*updated, ChangeKinds{type, ""});  // internal events
         out.case_number = case_service_.number_of(*updated);
         return out;
       }
@@ -400,6 +401,7 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
     const core::Actor by_mail{0, core::Role::kSystem, core::kMaxLevel, "",
                               sender.name.empty() ? sender.address : sender.name};
     bool queued = false;
+    ChangeKinds kinds;
     auto updated = cases_.update(id, [&](const core::Case& c) -> Result<core::Change> {
       out.disposition.clear();  // a store may run this more than once
       m.intent = c.status == core::CaseStatus::kResolved ? core::detect_intent(m.body)
@@ -453,10 +455,12 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
       total.blobs = blobs;
       if (const auto& deco = case_service_.change_decorator()) deco(total, *ctx, now);
       queued = !total.outbox.empty();
+      kinds = kinds_of(total.events);
       return total;
     });
     if (!updated.ok()) return finish_duplicate(updated.error());
     case_service_.note_timer(*updated);
+    case_service_.note_changed(*updated, kinds);
     if (queued) case_service_.note_mail_queued();
     out.case_number = case_service_.number_of(*updated);
     return out;
@@ -495,6 +499,7 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
                                               sender.name.empty() ? sender.address : sender.name};
   const bool may_answer = automatic_allowed(sender.reply_address);
   bool queued = false;
+  ChangeKinds kinds;
   auto created = cases_.create([&](int64_t id) -> Result<core::Change> {
     auto ch = core::open_case(id, in, actor, now, *ctx);
     if (!ch.ok()) return ch;
@@ -547,10 +552,12 @@ Result<IngestOutcome> InboundMail::process(core::MailMessage msg, std::string ra
     total.blobs = blobs;
     if (const auto& deco = case_service_.change_decorator()) deco(total, *ctx, now);
     queued = !total.outbox.empty();
+    kinds = kinds_of(total.events);
     return total;
   });
   if (!created.ok()) return finish_duplicate(created.error());
   case_service_.note_timer(*created);
+  case_service_.note_changed(*created, kinds);
   if (queued) case_service_.note_mail_queued();
   out.case_number = case_service_.number_of(*created);
   return out;

@@ -1,5 +1,6 @@
 #include "adapters/http_api/api.hpp"
 #include "adapters/http_api/browser_session.hpp"
+#include "adapters/http_api/case_stream.hpp"
 #include "adapters/http_api/mail_routes.hpp"
 #include "adapters/http_api/static_files.hpp"
 
@@ -161,6 +162,117 @@ Result<std::optional<core::Contract>> read_contract(const Json& body) {
 
 constexpr size_t kMaxText = 100'000;
 
+const std::vector<std::string> kChannels = {"email", "phone", "chat", "click2call",
+                                            "whatsapp", "portal", "web", "api"};
+bool is_channel(const std::string& c) {
+  return std::find(kChannels.begin(), kChannels.end(), c) != kChannels.end();
+}
+std::string channel_names() {
+  std::string out;
+  for (const auto& c : kChannels) out += (out.empty() ? "" : ", ") + c;
+  return out;
+}
+bool is_active(core::CaseStatus s) {
+  return s != core::CaseStatus::kResolved && s != core::CaseStatus::kClosed;
+}
+
+// A queue as the console shows it: the store's filters, plus a channel, only active cases
+// (not resolved or closed) and/or the order by SLA due. The store keeps no index for
+// these, so the matching cases are read (newest first, at most kQueueScanCap of them),
+// filtered and ordered here, and paged by offset. Queues of active cases are small next to
+// the desk's history; a larger match says total_exact: false.
+constexpr int64_t kQueueScanCap = 20'000;
+
+struct QueueView {
+  std::optional<std::string> channel;
+  bool active = false;
+  bool by_sla = false;
+  bool wanted() const { return channel || active || by_sla; }
+};
+
+struct QueuePage {
+  std::vector<std::pair<core::Case, core::SlaReport>> items;
+  int64_t total = 0;
+  bool total_exact = true;
+  std::optional<int64_t> next_offset;
+};
+
+// The order by SLA due: the next target of each case (the response until it is met, then
+// the resolution); breached clocks first, most overdue first, then running clocks by due
+// instant, then the cases whose clock does not run (not started, paused, met), newest
+// first. The same rule as the console's colours (web/src/format.ts).
+struct SlaKey {
+  int group = 2;
+  Instant due{};
+  int64_t id = 0;
+  bool operator<(const SlaKey& o) const {
+    if (group != o.group) return group < o.group;
+    if (group < 2 && due != o.due) return due < o.due;
+    return id > o.id;
+  }
+};
+SlaKey sla_key(const core::Case& c, const core::SlaReport& r) {
+  const bool response_done = r.response.met || r.response.stopped_at.has_value();
+  const core::ClockReport& k = response_done ? r.resolution : r.response;
+  SlaKey key;
+  key.id = c.id;
+  if (k.breached && k.due) {
+    key.group = 0;
+    key.due = *k.due;
+  } else if (k.running && !k.met && k.due) {
+    key.group = 1;
+    key.due = *k.due;
+  }
+  return key;
+}
+
+Result<QueuePage> queue_view(services::CaseService& cases, const core::Actor& actor,
+                             ports::CaseQuery q, const QueueView& view, int64_t offset) {
+  const int limit = q.limit;
+  q.limit = 1000;
+  q.count_total = false;
+  q.before_id.reset();
+  std::vector<std::pair<core::Case, core::SlaReport>> matched;
+  bool capped = false;
+  int64_t scanned = 0;
+  for (;;) {
+    auto page = cases.list(actor, q);
+    if (!page.ok()) return page.error();
+    for (auto& c : page->items) {
+      ++scanned;
+      if (view.channel && c.channel != *view.channel) continue;
+      if (view.active && !is_active(c.status)) continue;
+      auto report = cases.sla_report(c);
+      matched.emplace_back(std::move(c), std::move(report));
+    }
+    if (!page->next_before) break;
+    if (scanned >= kQueueScanCap) {
+      capped = true;
+      break;
+    }
+    q.before_id = page->next_before;
+  }
+  if (view.by_sla) {
+    std::vector<std::pair<SlaKey, size_t>> keys;
+    keys.reserve(matched.size());
+    for (size_t i = 0; i < matched.size(); ++i)
+      keys.emplace_back(sla_key(matched[i].first, matched[i].second), i);
+    std::sort(keys.begin(), keys.end());
+    std::vector<std::pair<core::Case, core::SlaReport>> sorted;
+    sorted.reserve(matched.size());
+    for (const auto& [key, i] : keys) sorted.push_back(std::move(matched[i]));
+    matched = std::move(sorted);
+  }
+  QueuePage out;
+  out.total = static_cast<int64_t>(matched.size());
+  out.total_exact = !capped;
+  const auto from = std::min<int64_t>(offset, out.total);
+  const auto to = std::min<int64_t>(from + limit, out.total);
+  for (auto i = from; i < to; ++i) out.items.push_back(std::move(matched[static_cast<size_t>(i)]));
+  if (to < out.total) out.next_offset = to;
+  return out;
+}
+
 }  // namespace
 
 Api::Api(services::CaseService& cases, services::DirectoryService& directory,
@@ -171,7 +283,9 @@ Api::Api(services::CaseService& cases, services::DirectoryService& directory,
       auth_(auth),
       settings_(settings),
       options_(std::move(options)),
-      config_(config) {}
+      config_(config),
+      stream_limits_(std::make_shared<StreamLimits>(options_.max_streams,
+                                                    options_.max_streams_per_user)) {}
 
 bool Api::is_blocking(const Request& request) {
   if (request.method != "GET") return true;
@@ -301,6 +415,34 @@ Response Api::route(const Request& req) {
   if (n == 0) return not_found_route();  // regression: indexing s[0] of /api/v1 crashed
   const bool staff = actor.is_staff();
   const std::string& prefix = cases_.number_prefix();
+  if (n == 1 && s[0] == "stream") {
+    // Live updates: Server-Sent Events about the cases this user may see (case_stream.hpp).
+    if (m != "GET") return method_not_allowed("GET");
+    if (!options_.events)
+      return error_response(make_error(ErrorCode::kUnavailable, "this desk sends no live updates"));
+    const auto verdict = stream_limits_->acquire(actor.user_id);
+    if (verdict != StreamLimits::Verdict::kOk) {
+      Response r = verdict == StreamLimits::Verdict::kUserFull
+                       ? error_response(make_error(
+                             ErrorCode::kRateLimited,
+                             "too many live update streams open for this user (at most " +
+                                 std::to_string(options_.max_streams_per_user) + ")"))
+                       : error_response(make_error(ErrorCode::kUnavailable,
+                                                   "too many live update streams open"));
+      if (verdict == StreamLimits::Verdict::kFull) r.headers.emplace_back("Retry-After", "30");
+      return r;
+    }
+    Response r;
+    r.content_type = "text/event-stream";
+    r.stream = std::make_shared<CaseStream>(
+        *options_.events, stream_limits_, actor,
+        [this, token, id = actor.user_id] {
+          auto again = auth_.session(token);
+          return again.ok() && again->user.id == id && again->user.active;
+        },
+        options_.stream_heartbeat);
+    return r;
+  }
   if (options_.mail)
     if (auto r = options_.mail->user_route(req, s, actor)) return std::move(*r);
 
@@ -667,10 +809,8 @@ Response Api::route(const Request& req) {
     auto channel = opt_string(*body, "channel", 32);
     if (!channel.ok()) return error_response(channel.error());
     in.channel = channel->value_or(staff ? "phone" : "portal");
-    static const std::vector<std::string> kChannels = {"email", "phone", "chat", "click2call",
-                                                       "whatsapp", "portal", "web", "api"};
-    if (std::find(kChannels.begin(), kChannels.end(), in.channel) == kChannels.end())
-      return error_response(bad("must be one of: email, phone, chat, click2call, whatsapp, portal, web, api", "channel"));
+    if (!is_channel(in.channel))
+      return error_response(bad("must be one of: " + channel_names(), "channel"));
     if (body->contains("fields") && !(*body)["fields"].is_null()) {
       if (!(*body)["fields"].is_object()) return error_response(bad("must be an object", "fields"));
       in.fields = (*body)["fields"];
@@ -729,6 +869,39 @@ Response Api::route(const Request& req) {
     auto limit = int_param(*target, "limit", 1, 1000);
     if (!limit.ok()) return error_response(limit.error());
     q.limit = static_cast<int>(limit->value_or(50));
+    // Queue views: filters the store has no index for (channel, active) and the order by SLA
+    // due are applied here, over the cases the store's filters match (see queue_view).
+    QueueView view;
+    if (!p["channel"].empty()) {
+      if (!is_channel(p["channel"]))
+        return error_response(bad("must be one of: " + channel_names(), "channel"));
+      view.channel = p["channel"];
+    }
+    if (!p["active"].empty()) {
+      if (p["active"] != "true" && p["active"] != "false")
+        return error_response(bad("must be true or false", "active"));
+      view.active = p["active"] == "true";
+      if (view.active && q.status && !is_active(*q.status)) return json_response(200, list_json(Json::array(), 0, std::nullopt));
+    }
+    if (!p["sort"].empty()) {
+      if (p["sort"] != "sla_due" && p["sort"] != "newest")
+        return error_response(bad("must be newest or sla_due", "sort"));
+      view.by_sla = p["sort"] == "sla_due";
+    }
+    if (view.wanted()) {
+      auto offset = int_param(*target, "cursor", 0, kQueueScanCap);
+      if (!offset.ok())
+        return error_response(bad("is not a cursor from this list", "cursor"));
+      auto page = queue_view(cases_, actor, q, view, offset->value_or(0));
+      if (!page.ok()) return error_response(page.error());
+      Json items = Json::array();
+      for (const auto& [c, sla] : page->items) items.push_back(case_json(c, prefix, staff, sla));
+      std::optional<std::string> next;
+      if (page->next_offset) next = std::to_string(*page->next_offset);
+      Json out = list_json(items, page->total, next);
+      if (!page->total_exact) out["total_exact"] = false;
+      return json_response(200, out);
+    }
     if (!p["cursor"].empty()) {
       auto before = core::parse_case_number(prefix, p["cursor"]);
       if (!before) return error_response(bad("is not a cursor from this list", "cursor"));

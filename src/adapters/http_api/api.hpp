@@ -3,13 +3,16 @@
 // checks input strictly, calls the services, and shapes the answer. Never throws: an
 // unexpected exception becomes a 500 with nothing stored.
 
+#include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "adapters/http_api/http_types.hpp"
 #include "ports/directory_store.hpp"
 #include "services/auth_service.hpp"
+#include "services/case_events.hpp"
 #include "services/case_service.hpp"
 #include "services/config_service.hpp"
 #include "services/directory_service.hpp"
@@ -35,6 +38,13 @@ struct ApiOptions {
   // Origins (as "host:port") accepted on cookie-authenticated writes besides the request's
   // own Host, e.g. the public URL's when a proxy rewrites Host.
   std::vector<std::string> trusted_origins;
+  // Live updates (GET /api/v1/stream, case_stream.hpp): the hub of case changes, which must
+  // outlive the server; absent: the endpoint answers 503. Open streams are limited in all
+  // and per user; each stays open with a comment line every `stream_heartbeat`.
+  services::CaseEvents* events = nullptr;
+  int max_streams = 1000;
+  int max_streams_per_user = 8;
+  std::chrono::milliseconds stream_heartbeat{15'000};
 };
 
 class Api {
@@ -59,6 +69,7 @@ class Api {
   ports::DirectoryStore& settings_;
   ApiOptions options_;
   services::ConfigService* config_;  // calendars; absent in unit tests that do not need them
+  std::shared_ptr<class StreamLimits> stream_limits_;
 };
 
 }  // namespace escala::adapters::http

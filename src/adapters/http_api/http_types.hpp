@@ -2,6 +2,9 @@
 // Transport-neutral request and response: the API is a function from one to the other, so
 // it is tested without sockets and served by any transport.
 
+#include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,11 +30,33 @@ struct Request {
   bool tls = false;  // arrived over TLS on this socket (the desk itself does not terminate TLS yet)
 };
 
+// The body of a long-lived answer (Server-Sent Events, GET /api/v1/stream): after the
+// headers the server sends what the stream pushes, as it comes, until the client goes away
+// or alive() says no. The server never blocks a thread on it: pushes wake the connection's
+// write loop. The stream object lives as long as the connection.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  // Called once, on the connection's thread, after the headers were sent (`body`, if any,
+  // goes first). `push` queues text for the client: it never blocks, may be called from any
+  // thread, and does nothing once the connection ended. A client that does not read what
+  // is queued (more than a limit) is disconnected.
+  virtual void start(std::function<void(std::string)> push) = 0;
+  // How long the connection may stay silent: then the server asks alive() and, when it
+  // says yes, sends heartbeat() so that proxies keep the connection open.
+  virtual std::chrono::milliseconds heartbeat_interval() const { return std::chrono::seconds(15); }
+  virtual std::string heartbeat() const { return ": keep-alive\n\n"; }
+  // Called on the connection's thread at each heartbeat: false ends the stream (e.g. the
+  // session that opened it ended).
+  virtual bool alive() { return true; }
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::shared_ptr<ResponseStream> stream;  // set: a long-lived answer (see above)
 };
 
 }  // namespace escala::adapters::http

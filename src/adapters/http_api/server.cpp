@@ -1,6 +1,8 @@
 #include "adapters/http_api/server.hpp"
 
 #include <atomic>
+#include <deque>
+#include <mutex>
 #include <optional>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/as_tuple.hpp>
@@ -32,6 +34,29 @@ Response bad_request(const std::string& message) {
   r.body = R"({"error":{"code":"bad_request","message":")" + message + R"("}})";
   return r;
 }
+
+// What a stream's pushes leave for its connection's write loop (server side of
+// ResponseStream::start). Shared by the connection and every `push` function given out, so
+// that a push after the connection ended is harmless.
+struct StreamShared {
+  explicit StreamShared(asio::any_io_executor ex) : executor(ex), wake(ex), reader_done(ex) {
+    reader_done.expires_at(asio::steady_timer::time_point::max());
+  }
+  asio::any_io_executor executor;
+  asio::steady_timer wake;         // waited on by the writer; cancelled to wake it
+  asio::steady_timer reader_done;  // cancelled when the reader has finished
+  bool client_gone = false;        // connection thread only
+  bool reader_finished = false;    // connection thread only
+
+  std::mutex mu;
+  std::string pending;       // GUARDED_BY(mu)
+  bool wake_posted = false;  // GUARDED_BY(mu)
+  bool overflow = false;     // GUARDED_BY(mu)
+  bool closed = false;       // GUARDED_BY(mu)
+};
+
+// A client that leaves this much unread is disconnected (it reconnects and refetches).
+constexpr size_t kMaxStreamBacklog = 256 * 1024;
 
 }  // namespace
 
@@ -157,6 +182,10 @@ class Server::Impl {
           resp = handler(req);
         }
       }
+      if (resp.stream) {
+        co_await serve_stream(stream, std::move(resp), version);
+        break;
+      }
       bhttp::response<bhttp::string_body> out;
       out.version(version);
       out.result(static_cast<unsigned>(resp.status));
@@ -177,6 +206,132 @@ class Server::Impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
+  // A long-lived answer: headers, then what the stream pushes, as chunks (HTTP/1.1) or
+  // until the connection closes (HTTP/1.0). One coroutine writes, waking on pushes or at
+  // the heartbeat; another reads only to notice that the client went away. Neither blocks
+  // the thread; the connection counts against max_connections like any other.
+  asio::awaitable<void> serve_stream(beast::tcp_stream& stream, Response resp,
+                                     unsigned version) {
+    ++streams;
+    struct Guard {
+      std::atomic<int>& c;
+      ~Guard() { --c; }
+    } guard{streams};
+    const bool chunked = version >= 11;
+    bhttp::response<bhttp::empty_body> head;
+    head.version(version);
+    head.result(static_cast<unsigned>(resp.status));
+    head.set(bhttp::field::server, "escala");
+    head.set(bhttp::field::content_type, resp.content_type);
+    head.set(bhttp::field::cache_control, "no-store");
+    head.set("X-Content-Type-Options", "nosniff");
+    head.set("X-Accel-Buffering", "no");  // proxies (nginx) must not buffer the events
+    for (const auto& [k, v] : resp.headers) head.set(k, v);
+    head.keep_alive(chunked);
+    if (chunked) head.chunked(true);
+    bhttp::response_serializer<bhttp::empty_body> sr{head};
+    stream.expires_after(std::chrono::seconds(opt.read_timeout_seconds));
+    if (auto [ec, n] = co_await bhttp::async_write_header(stream, sr, kTuple); ec) co_return;
+
+    auto shared = std::make_shared<StreamShared>(stream.get_executor());
+    std::shared_ptr<ResponseStream> source = std::move(resp.stream);
+    std::weak_ptr<StreamShared> weak = shared;
+    auto push = [weak](std::string text) {
+      auto st = weak.lock();
+      if (!st) return;
+      std::lock_guard lock(st->mu);
+      if (st->closed) return;
+      if (st->pending.size() + text.size() > kMaxStreamBacklog) {
+        st->overflow = true;
+      } else {
+        st->pending += text;
+      }
+      if (st->wake_posted) return;
+      st->wake_posted = true;
+      asio::post(st->executor, [st] { st->wake.cancel(); });
+    };
+    if (!resp.body.empty()) push(std::move(resp.body));
+    source->start(push);
+
+    // The reader: a client of an event stream sends nothing more; end of file or an error
+    // means it went away.
+    stream.expires_never();
+    asio::co_spawn(
+        stream.get_executor(),
+        [&stream, shared]() -> asio::awaitable<void> {
+          char scratch[512];
+          for (;;) {
+            auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), kTuple);
+            if (ec) break;
+          }
+          shared->client_gone = true;
+          shared->reader_finished = true;
+          shared->wake.cancel();
+          shared->reader_done.cancel();
+        },
+        asio::detached);
+
+    auto write = [&](const std::string& text) -> asio::awaitable<bool> {
+      stream.expires_after(std::chrono::seconds(opt.read_timeout_seconds));
+      beast::error_code ec;
+      if (chunked) {
+        auto [e, n] = co_await asio::async_write(
+            stream, bhttp::make_chunk(asio::buffer(text)), kTuple);
+        ec = e;
+      } else {
+        auto [e, n] = co_await asio::async_write(stream, asio::buffer(text), kTuple);
+        ec = e;
+      }
+      co_return !ec;
+    };
+    const auto interval = source->heartbeat_interval();
+    auto last_write = std::chrono::steady_clock::now();
+    bool end_cleanly = false;
+    for (;;) {
+      std::string batch;
+      bool overflow = false;
+      {
+        std::lock_guard lock(shared->mu);
+        batch.swap(shared->pending);
+        shared->wake_posted = false;
+        overflow = shared->overflow;
+      }
+      if (overflow || shared->client_gone || stopping.load()) break;
+      if (!batch.empty()) {
+        if (!co_await write(batch)) break;
+        last_write = std::chrono::steady_clock::now();
+        continue;
+      }
+      const auto due = last_write + interval;
+      if (std::chrono::steady_clock::now() >= due) {
+        if (!source->alive()) {
+          end_cleanly = true;
+          break;
+        }
+        if (!co_await write(source->heartbeat())) break;
+        last_write = std::chrono::steady_clock::now();
+        continue;
+      }
+      shared->wake.expires_at(due);
+      co_await shared->wake.async_wait(kTuple);  // a push, the client leaving, or the heartbeat
+    }
+    {
+      std::lock_guard lock(shared->mu);
+      shared->closed = true;
+      shared->pending.clear();
+    }
+    source.reset();  // unsubscribes: no more pushes
+    if (end_cleanly && chunked && !shared->client_gone) {
+      stream.expires_after(std::chrono::seconds(5));
+      (void)co_await asio::async_write(stream, bhttp::make_chunk_last(), kTuple);
+    }
+    // The reader refers to `stream`: let it finish before the connection goes.
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream.socket().cancel(ignored);
+    if (!shared->reader_finished) (void)co_await shared->reader_done.async_wait(kTuple);
+  }
+
   ServerOptions opt;
   Handler handler;
   BlockingPredicate is_blocking;
@@ -186,6 +341,8 @@ class Server::Impl {
   size_t next_context = 0;  // used by the accept loop only
   unsigned short port = 0;
   std::atomic<int> connections{0};
+  std::atomic<int> streams{0};
+  std::atomic<bool> stopping{false};
 };
 
 Result<std::unique_ptr<Server>> Server::create(ServerOptions options, Handler handler,
@@ -218,6 +375,7 @@ void Server::run() {
 }
 
 void Server::stop() {
+  impl_->stopping = true;
   for (auto& c : impl_->contexts) c->stop();
 }
 

@@ -31,6 +31,21 @@ Result<Config> load_config(const std::string& path) {
       return make_error(ErrorCode::kInvalidArgument, "must be 1 to 64", "http.network_threads");
     c.network_threads = static_cast<int>(*v);
   }
+  if (auto v = t["http"]["max_streams"].value<int64_t>()) {
+    if (*v < 1 || *v > 100'000)
+      return make_error(ErrorCode::kInvalidArgument, "must be 1 to 100000", "http.max_streams");
+    c.max_streams = static_cast<int>(*v);
+  }
+  if (auto v = t["http"]["max_streams_per_user"].value<int64_t>()) {
+    if (*v < 1 || *v > 1000)
+      return make_error(ErrorCode::kInvalidArgument, "must be 1 to 1000", "http.max_streams_per_user");
+    c.max_streams_per_user = static_cast<int>(*v);
+  }
+  if (auto v = t["http"]["stream_heartbeat_seconds"].value<int64_t>()) {
+    if (*v < 1 || *v > 300)
+      return make_error(ErrorCode::kInvalidArgument, "must be 1 to 300", "http.stream_heartbeat_seconds");
+    c.stream_heartbeat = Seconds{*v};
+  }
   if (auto* v = t["http"]["behind_tls"].node()) {
     if (!v->is_boolean())
       return make_error(ErrorCode::kInvalidArgument, "must be true or false", "http.behind_tls");

@@ -6,6 +6,9 @@
 //   network_threads = 2
 //   behind_tls = true      # browsers reach the desk over https (a proxy terminates TLS):
 //                          # Secure session cookies; default: true when mail.public_url is https
+//   max_streams = 1000     # open live-update streams (GET /api/v1/stream), in all
+//   max_streams_per_user = 8
+//   stream_heartbeat_seconds = 15   # a comment line on a silent stream, for proxies
 //   [auth]
 //   token_ttl_hours = 12
 //   [store]
@@ -46,6 +49,9 @@ struct Config {
   size_t max_json_body = 1 << 20;
   int network_threads = 2;
   std::optional<bool> behind_tls;  // unset: from public_url's scheme
+  int max_streams = 1000;
+  int max_streams_per_user = 8;
+  Seconds stream_heartbeat{15};
   Seconds token_ttl{12 * 3600};
   bool synchronous_full = true;
   int64_t smtp_max_message_bytes = 25 * 1024 * 1024;

@@ -265,6 +265,9 @@ int serve(const ServeOptions& options) {
   policy.policy.due = &calendars;
 
   services::CaseService cases(store, store, clock, policy.policy, policy.number_prefix);
+  services::CaseEvents case_events;
+  cases.set_change_listener(
+      [&case_events](const services::CaseChanged& change) { case_events.publish(change); });
   services::DirectoryService directory(store, **crypto, clock);
   directory.set_calendar_check([&calendars](const std::string& name) {
     return calendars.find(name) != nullptr;
@@ -404,6 +407,12 @@ int serve(const ServeOptions& options) {
       config->behind_tls.value_or(config->public_url.rfind("https://", 0) == 0);
   if (auto origin = adapters::http::url_authority(config->public_url); !origin.empty())
     api_options.trusted_origins.push_back(origin);
+  // Live updates: every committed case change goes to the hub, and from it to the open
+  // streams of GET /api/v1/stream (the hub outlives the server, declared before it).
+  api_options.events = &case_events;
+  api_options.max_streams = config->max_streams;
+  api_options.max_streams_per_user = config->max_streams_per_user;
+  api_options.stream_heartbeat = config->stream_heartbeat;
   adapters::http::Api api(cases, directory, auth, store, api_options, &desk_config);
 
   adapters::http::ServerOptions http;
