@@ -207,7 +207,7 @@ async function main() {
   assert.equal(await page.locator('[data-testid=case-row]').count(), 3);
   const hostileRow = page.locator(`[data-testid=case-row][data-number="${hostile.number}"] [data-testid=case-subject]`);
   assert.equal(await hostileRow.textContent(), `Pregunta ${HOSTILE} factura`);
-  assert.equal(await page.locator('table img, table script').count(), 0, 'a subject became markup');
+  assert.equal(await page.locator('[data-testid=case-table] img, [data-testid=case-table] script').count(), 0, 'a subject became markup');
   const slaCompleteRow = page.locator(`[data-testid=case-row][data-number="${complete.number}"] [data-testid=sla]`);
   assert.match(await slaCompleteRow.getAttribute('class'), /sla-(ok|warn|breach)/);
   await page.click('[data-testid=sort-sla]');

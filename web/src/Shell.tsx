@@ -4,6 +4,7 @@ import { logout, type User } from './api';
 import { lang, messages, setLang, type Lang } from './i18n';
 import { navigate, linkClick } from './router';
 import { useSignal } from './signal';
+import { connectLive, disconnectLive, liveState } from './stream';
 
 export function LangSwitch() {
   const l = useSignal(lang);
@@ -25,8 +26,26 @@ export function LangSwitch() {
   );
 }
 
+// Whether the push channel is up: a dot in the header, its state in words for screen readers.
+function LiveDot() {
+  const m = messages(useSignal(lang));
+  const state = useSignal(liveState);
+  const text = state === 'live' ? m.liveOn : state === 'connecting' ? m.liveConnecting : m.liveOff;
+  return (
+    <span class={`live live-${state}`} data-testid="live" data-state={state} title={text} role="status">
+      <span class="dot" aria-hidden="true" />
+      <span class="live-text">{text}</span>
+    </span>
+  );
+}
+
 export function Shell({ user, children }: { user: User; children: ComponentChildren }) {
   const m = messages(useSignal(lang));
+  // Live updates while signed in (one stream per tab).
+  useEffect(() => {
+    connectLive();
+    return disconnectLive;
+  }, []);
   const who = user.role === 'agent' && user.level ? `${user.name} · ${m.levelN(user.level)}` : user.name;
   // The user menu closes on a click elsewhere and on Escape, like any menu.
   const menu = useRef<HTMLDetailsElement>(null);
@@ -55,6 +74,7 @@ export function Shell({ user, children }: { user: User; children: ComponentChild
           </a>
         </nav>
         <div class="spacer" />
+        <LiveDot />
         <LangSwitch />
         <details class="user-menu" data-testid="user-menu" ref={menu}>
           <summary class="who" data-testid="who">

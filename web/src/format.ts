@@ -2,14 +2,19 @@
 import type { Case, SlaClock } from './api';
 import type { Lang, Messages } from './i18n';
 
+// One formatter per language: building an Intl.DateTimeFormat costs far more than using
+// one, and a scrolling list formats a few dozen dates per frame.
+const formatters = new Map<Lang, Intl.DateTimeFormat>();
 export function dateTime(iso: string | null | undefined, lang: Lang): string {
   if (!iso) return '—';
   const d = new Date(iso);
   if (isNaN(d.getTime())) return iso;
-  return new Intl.DateTimeFormat(lang === 'en' ? 'en-US' : 'es-MX', {
-    dateStyle: 'medium',
-    timeStyle: 'short',
-  }).format(d);
+  let f = formatters.get(lang);
+  if (!f) {
+    f = new Intl.DateTimeFormat(lang === 'en' ? 'en-US' : 'es-MX', { dateStyle: 'medium', timeStyle: 'short' });
+    formatters.set(lang, f);
+  }
+  return f.format(d);
 }
 
 export function duration(seconds: number): string {

@@ -44,7 +44,7 @@ function App() {
       ) : caseMatch ? (
         <CasePage number={caseMatch[1]} user={user} />
       ) : (
-        <Queue />
+        <Queue user={user} />
       )}
     </Shell>
   );
