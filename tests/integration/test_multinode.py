@@ -57,6 +57,9 @@ KILLED = 2  # the node that gets kill -9
 RESPONSE_S, RESOLUTION_S = 4, 8  # SLA targets of the test account (warnings at 75 %)
 LEASE_S = 6  # the default [relay] lease_seconds
 RELAY_CONNECTIONS = 4  # the default [relay] connections
+# ESCALA_MULTINODE_HOLD=0: kill the node while its deliveries flow freely (no DATA held):
+# then the kill may fall between a relay's 250 and the mark, and duplicates are counted.
+HOLD = os.environ.get("ESCALA_MULTINODE_HOLD", "1") != "0"
 
 
 class NodeRelay(Relay):
@@ -266,9 +269,10 @@ class MultiNodeCrash(unittest.TestCase):
                  timeout=30, what="deliveries from every node")
             poll(lambda: len(http_acked) >= 80 and len(smtp_acked) >= 60, timeout=60,
                  what="load on every node")
-            self.relay.hold(node_name(KILLED))
-            poll(lambda: self.relay.held, timeout=20, what="a delivery of the doomed node held")
-            time.sleep(0.3)  # let its other connections reach DATA too
+            if HOLD:
+                self.relay.hold(node_name(KILLED))
+                poll(lambda: self.relay.held, timeout=20, what="a delivery of the doomed node held")
+                time.sleep(0.3)  # let its other connections reach DATA too
             killed.set()
             self.nodes[KILLED].kill()
             kill_at = time.monotonic()
@@ -294,14 +298,15 @@ class MultiNodeCrash(unittest.TestCase):
                 if d.message_id in held and d.node != node_name(KILLED):
                     got.setdefault(d.message_id, d.at)
             return got if len(got) == len(held) else None
-        resent = poll(redelivered, timeout=20, what="the killed node's messages redelivered")
-        failover = max(at - kill_at for at in resent.values())
-        print(f"failover: the killed node's {len(held)} in-flight messages delivered by "
-              f"another node {min(at - kill_at for at in resent.values()):.2f}–"
-              f"{failover:.2f} s after the kill", file=sys.stderr)
-        self.assertLessEqual(failover, 10.0)
-        self.assertGreaterEqual(failover, LEASE_S * 2 / 3 - 0.5,
-                                "retried before the lease could have run out")
+        if held:
+            resent = poll(redelivered, timeout=20, what="the killed node's messages redelivered")
+            failover = max(at - kill_at for at in resent.values())
+            print(f"failover: the killed node's {len(held)} in-flight messages delivered by "
+                  f"another node {min(at - kill_at for at in resent.values()):.2f}–"
+                  f"{failover:.2f} s after the kill", file=sys.stderr)
+            self.assertLessEqual(failover, 10.0)
+            self.assertGreaterEqual(failover, LEASE_S * 2 / 3 - 0.5,
+                                    "retried before the lease could have run out")
 
         # ---- cases: unique numbers, every acknowledgement exactly once ----
         cases = self.all_cases(0)
@@ -373,6 +378,14 @@ class MultiNodeCrash(unittest.TestCase):
             self.assertGreaterEqual(outbox[mid][1], 2, mid)
         self.assertLessEqual(len(duplicates), RELAY_CONNECTIONS)
         self.assertGreaterEqual(len(retried), len(held))
+        if retried:  # failover of every claim the killed node held, whatever its stage
+            ats = [min(d.at for d in self.relay.messages()
+                       if d.message_id.strip("<>") == mid and d.node != node_name(KILLED))
+                   for mid in retried]
+            print(f"failover of the killed node's {len(retried)} claims: delivered by another "
+                  f"node {min(ats) - kill_at:.2f}–{max(ats) - kill_at:.2f} s after the kill",
+                  file=sys.stderr)
+            self.assertLessEqual(max(ats) - kill_at, 10.0)
 
         # The survivors are healthy.
         for i in range(NODES):
