@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 
 #include "adapters/pg_store/pg_conn.hpp"
 #include "adapters/pg_store/pg_group_commit.hpp"
 #include "adapters/pg_store/schema.hpp"
 #include "adapters/sql_common/codec.hpp"
+#include "adapters/sql_common/dump.hpp"
 #include "core/defaults.hpp"
 #include "core/text.hpp"
 
@@ -360,11 +362,21 @@ class PgStore::Impl {
     write_outbox(c, ch.outbox, case_id);
   }
 
+  // A case's SLA timer: its calendar and mark, or NULLs.
+  static std::optional<std::string> timer_calendar(const core::SlaState& sla) {
+    if (!sla.next_timer_mark) return std::nullopt;
+    return sla.calendar;
+  }
+  static std::optional<long long> timer_mark(const core::SlaState& sla) {
+    if (!sla.next_timer_mark) return std::nullopt;
+    return sla.next_timer_mark->count();
+  }
+
   static void insert_case(Conn& c, const core::Change& ch) {
     const core::Case& k = ch.after;
     c.exec("INSERT INTO cases(id, type, status, level, severity, account, assignee_id,"
-           " created_at, updated_at, doc, sla_next_at)"
-           " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+           " created_at, updated_at, doc, sla_calendar, sla_mark)"
+           " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
            Params()
                .i64(k.id)
                .text(std::string(core::to_string(k.type)))
@@ -376,9 +388,8 @@ class PgStore::Impl {
                .i64(to_unix_millis(k.created_at))
                .i64(to_unix_millis(k.updated_at))
                .text(sql::case_to_doc(k))
-               .opt_i64(k.sla.next_timer_at
-                            ? std::optional<long long>(to_unix_millis(*k.sla.next_timer_at))
-                            : std::nullopt));
+               .opt_text(timer_calendar(k.sla))
+               .opt_i64(timer_mark(k.sla)));
     c.exec("INSERT INTO case_text(case_id, subject, body, messages) VALUES($1, $2, $3, $4)",
            Params().i64(k.id).text(k.subject).text(sql::case_search_text(k)).text(
                sql::events_search_text(ch.events)));
@@ -391,7 +402,8 @@ class PgStore::Impl {
   static void update_case(Conn& c, const core::Case& before, const core::Change& ch) {
     const core::Case& k = ch.after;
     c.exec("UPDATE cases SET status = $1, level = $2, severity = $3, account = $4,"
-           " assignee_id = $5, updated_at = $6, doc = $7, sla_next_at = $8 WHERE id = $9",
+           " assignee_id = $5, updated_at = $6, doc = $7, sla_calendar = $8, sla_mark = $9,"
+           " sla_next_at = NULL WHERE id = $10",
            Params()
                .text(std::string(core::to_string(k.status)))
                .i64(k.level)
@@ -400,9 +412,8 @@ class PgStore::Impl {
                .i64(k.assignee_id.value_or(0))
                .i64(to_unix_millis(k.updated_at))
                .text(sql::case_to_doc(k))
-               .opt_i64(k.sla.next_timer_at
-                            ? std::optional<long long>(to_unix_millis(*k.sla.next_timer_at))
-                            : std::nullopt)
+               .opt_text(timer_calendar(k.sla))
+               .opt_i64(timer_mark(k.sla))
                .i64(k.id));
     const std::string added = sql::events_search_text(ch.events);
     if (!added.empty())
@@ -517,7 +528,7 @@ class PgStore::Impl {
   // Keep the columns in step with insert_case.
   static void insert_cases(Conn& c, const std::vector<core::Change>& changes) {
     pg::ArrayLiteral id, type, status, level, severity, account, assignee, created, updated,
-        doc, sla_next;
+        doc, sla_calendar, sla_mark;
     pg::ArrayLiteral t_id, t_subject, t_body, t_messages;
     pg::ArrayLiteral e_case, e_seq, e_type, e_at, e_actor, e_name, e_role, e_internal, e_data;
     for (const auto& ch : changes) {
@@ -532,9 +543,9 @@ class PgStore::Impl {
       created.i64(to_unix_millis(k.created_at));
       updated.i64(to_unix_millis(k.updated_at));
       doc.text(sql::case_to_doc(k));
-      sla_next.opt_i64(k.sla.next_timer_at
-                           ? std::optional<long long>(to_unix_millis(*k.sla.next_timer_at))
-                           : std::nullopt);
+      if (auto cal = timer_calendar(k.sla)) sla_calendar.text(*cal);
+      else sla_calendar.null();
+      sla_mark.opt_i64(timer_mark(k.sla));
       t_id.i64(k.id);
       t_subject.text(k.subject);
       t_body.text(sql::case_search_text(k));
@@ -552,9 +563,10 @@ class PgStore::Impl {
       }
     }
     c.exec("INSERT INTO cases(id, type, status, level, severity, account, assignee_id,"
-           " created_at, updated_at, doc, sla_next_at) SELECT * FROM unnest($1::bigint[],"
-           " $2::text[], $3::text[], $4::integer[], $5::text[], $6::text[], $7::bigint[],"
-           " $8::bigint[], $9::bigint[], $10::text[], $11::bigint[])",
+           " created_at, updated_at, doc, sla_calendar, sla_mark) SELECT * FROM"
+           " unnest($1::bigint[], $2::text[], $3::text[], $4::integer[], $5::text[],"
+           " $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[],"
+           " $12::bigint[])",
            Params()
                .text(id.str())
                .text(type.str())
@@ -566,7 +578,8 @@ class PgStore::Impl {
                .text(created.str())
                .text(updated.str())
                .text(doc.str())
-               .text(sla_next.str()));
+               .text(sla_calendar.str())
+               .text(sla_mark.str()));
     c.exec("INSERT INTO case_text(case_id, subject, body, messages)"
            " SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])",
            Params().text(t_id.str()).text(t_subject.str()).text(t_body.str()).text(
@@ -625,7 +638,8 @@ Result<core::Case> PgStore::update(int64_t id, const ports::CaseMutator& mutate)
     if (!current.value()) return make_error(ErrorCode::kNotFound, "no such case");
     auto change = mutate(**current);
     if (!change.ok()) return change.error();
-    const bool timer_moved = change->after.sla.next_timer_at != (*current)->sla.next_timer_at;
+    const bool timer_moved =
+        change->after.sla.next_timer_mark != (*current)->sla.next_timer_mark;
     const bool mail = change->inbound || !change->outbox.empty() || !change->thread_ids.empty();
     if (change->events.empty() && !timer_moved && !mail) {
       out = std::move(**current);
@@ -761,21 +775,24 @@ Result<std::vector<core::BillableItem>> PgStore::billable_items(const std::strin
   });
 }
 
-Result<std::optional<Instant>> PgStore::next_sla_timer() {
-  using Out = std::optional<Instant>;
+Result<std::optional<Millis>> PgStore::next_sla_mark(const std::string& calendar) {
+  using Out = std::optional<Millis>;
   return impl_->read<Out>([&](Conn& c) -> Result<Out> {
-    auto r = c.exec("SELECT min(sla_next_at) FROM cases WHERE sla_next_at IS NOT NULL");
+    auto r = c.exec("SELECT min(sla_mark) FROM cases WHERE sla_calendar = $1"
+                    " AND sla_mark IS NOT NULL",
+                    Params().text(calendar));
     if (r.null(0, 0)) return Out();
-    return Out(from_unix_millis(r.i64(0, 0)));
+    return Out(Millis{r.i64(0, 0)});
   });
 }
 
-Result<std::vector<int64_t>> PgStore::cases_with_due_timers(Instant now, int limit) {
+Result<std::vector<int64_t>> PgStore::cases_with_due_timers(const std::string& calendar,
+                                                            Millis mark, int limit) {
   using Out = std::vector<int64_t>;
   return impl_->read<Out>([&](Conn& c) -> Result<Out> {
-    auto r = c.exec("SELECT id FROM cases WHERE sla_next_at IS NOT NULL AND sla_next_at <= $1"
-                    " ORDER BY sla_next_at LIMIT $2",
-                    Params().i64(to_unix_millis(now)).i64(limit));
+    auto r = c.exec("SELECT id FROM cases WHERE sla_calendar = $1 AND sla_mark IS NOT NULL"
+                    " AND sla_mark <= $2 ORDER BY sla_mark LIMIT $3",
+                    Params().text(calendar).i64(mark.count()).i64(limit));
     Out out;
     for (int i = 0; i < r.rows(); ++i) out.push_back(r.i64(i, 0));
     return out;
@@ -797,27 +814,22 @@ Result<std::vector<core::Notification>> PgStore::notifications(int64_t user_id, 
   });
 }
 
-Result<int64_t> PgStore::update_open_cases(const ports::CaseMutator& mutate) {
+Result<int64_t> PgStore::update_cases_with_legacy_timers(const ports::CaseMutator& mutate) {
   int64_t changed = 0;
   auto st = impl_->tx([&](Conn& c) -> Status {
     changed = 0;
     // In pages by id (locks taken in id order, as single updates take one), so memory
-    // stays bounded however many cases are open.
-    long long after = 0;
+    // stays bounded; each visited case loses its instant.
     for (;;) {
-      auto r = c.exec("SELECT id, doc FROM cases WHERE status = 'open' AND id > $1"
-                      " ORDER BY id LIMIT 1000 FOR UPDATE",
-                      Params().i64(after));
+      auto r = c.exec("SELECT id, doc FROM cases WHERE sla_next_at IS NOT NULL"
+                      " ORDER BY id LIMIT 1000 FOR UPDATE");
       if (r.rows() == 0) break;
-      after = r.i64(r.rows() - 1, 0);
       for (int i = 0; i < r.rows(); ++i) {
-        const std::string doc = r.text(i, 1);
-        auto current = sql::case_from_doc(doc);
+        auto current = sql::case_from_doc(r.text(i, 1));
         if (!current.ok()) return current.error();
         auto change = mutate(*current);
         if (!change.ok()) return change.error();
-        if (change->events.empty() && sql::case_to_doc(change->after) == doc) continue;
-        Impl::update_case(c, *current, *change);
+        Impl::update_case(c, *current, *change);  // clears sla_next_at
         ++changed;
       }
     }
@@ -1301,6 +1313,145 @@ Result<std::vector<std::pair<std::string, int64_t>>> PgStore::outbox_counts() {
     Out out;
     for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.text(i, 0), r.i64(i, 1));
     return out;
+  });
+}
+
+// ---- moving a desk (escala export / import) ---------------------------------------------
+
+Status PgStore::export_rows(const DumpRowSink& sink) {
+  try {
+    auto c = impl_->pool.lease();
+    // One snapshot for every table; the desk may keep serving.
+    c->run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    for (const auto& t : sql::dump_tables()) {
+      std::string q = "DECLARE dump_rows NO SCROLL CURSOR FOR SELECT ";
+      for (size_t i = 0; i < t.columns.size(); ++i) {
+        const auto& col = t.columns[i];
+        q += i ? ", " : "";
+        switch (col.kind) {
+          case sql::ColumnKind::kBool: q += col.name + "::int"; break;
+          case sql::ColumnKind::kBytes: q += "encode(" + col.name + ", 'base64')"; break;
+          default: q += col.name;
+        }
+      }
+      c->run(q + " FROM " + t.name + " ORDER BY " + t.order_by);
+      for (;;) {
+        Res r = c->exec_once("FETCH 500 FROM dump_rows", Params());
+        for (int i = 0; i < r.rows(); ++i) {
+          Json row = Json::array();
+          for (int k = 0; k < static_cast<int>(t.columns.size()); ++k) {
+            if (r.null(i, k)) {
+              row.push_back(nullptr);
+              continue;
+            }
+            switch (t.columns[static_cast<size_t>(k)].kind) {
+              case sql::ColumnKind::kInt:
+              case sql::ColumnKind::kBool: row.push_back(static_cast<int64_t>(r.i64(i, k))); break;
+              case sql::ColumnKind::kText: row.push_back(r.text(i, k)); break;
+              case sql::ColumnKind::kBytes: {
+                std::string b64 = r.text(i, k);  // PostgreSQL breaks lines every 76 characters
+                b64.erase(std::remove(b64.begin(), b64.end(), '\n'), b64.end());
+                row.push_back(Json{{"base64", std::move(b64)}});
+                break;
+              }
+            }
+          }
+          if (auto st = sink(t.name, row); !st.ok()) {
+            c->run("ROLLBACK");
+            return st;
+          }
+        }
+        if (r.rows() < 500) break;
+      }
+      c->run("CLOSE dump_rows");
+    }
+    c->run("COMMIT");
+    return ok_status();
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Status PgStore::import_rows(const DumpRowSource& next) {
+  bool started = false;
+  return impl_->tx([&](Conn& c) -> Status {
+    // The rows are a stream: a transaction that has to run again cannot read them twice.
+    if (started)
+      return make_error(ErrorCode::kUnavailable,
+                        "the import was interrupted by a conflicting transaction; drop the "
+                        "target database and run it again");
+    started = true;
+    Res held = c.exec("SELECT (SELECT count(*) FROM cases) + (SELECT count(*) FROM users)"
+                      " + (SELECT count(*) FROM accounts)");
+    if (held.i64(0, 0) > 0)
+      return make_error(ErrorCode::kAlreadyExists,
+                        "the target desk already holds cases, users or accounts; import into a new one");
+    // The settings a fresh desk writes for itself (defaults, secrets) give way to the
+    // imported ones.
+    c.exec("DELETE FROM settings");
+    std::map<std::string, std::string> inserts;
+    std::string table;
+    Json row;
+    for (;;) {
+      auto more = next(table, row);
+      if (!more.ok()) return more.error();
+      if (!*more) break;
+      const sql::DumpTable* t = sql::find_dump_table(table);
+      if (!t) return make_error(ErrorCode::kInvalidArgument, "unknown table " + table, "table");
+      if (!row.is_array() || row.size() != t->columns.size())
+        return make_error(ErrorCode::kInvalidArgument,
+                          "a row of " + table + " needs " + std::to_string(t->columns.size()) +
+                              " values");
+      std::string& q = inserts[table];
+      if (q.empty()) {
+        std::string marks;
+        q = "INSERT INTO " + table + "(";
+        for (size_t i = 0; i < t->columns.size(); ++i) {
+          q += (i ? ", " : "") + t->columns[i].name;
+          const std::string n = "$" + std::to_string(i + 1);
+          marks += (i ? ", " : "") +
+                   (t->columns[i].kind == sql::ColumnKind::kBytes ? "decode(" + n + ", 'base64')" : n);
+        }
+        q += ") VALUES(" + marks + ")";
+      }
+      Params p;
+      for (size_t i = 0; i < row.size(); ++i) {
+        const Json& v = row[i];
+        const auto& col = t->columns[i];
+        const std::string where = table + "." + col.name;
+        if (v.is_null()) {
+          p.null();
+          continue;
+        }
+        switch (col.kind) {
+          case sql::ColumnKind::kInt:
+          case sql::ColumnKind::kBool:
+            if (!v.is_number_integer())
+              return make_error(ErrorCode::kInvalidArgument, "must be an integer", where);
+            if (col.kind == sql::ColumnKind::kBool) p.boolean(v.get<int64_t>() != 0);
+            else p.i64(v.get<int64_t>());
+            break;
+          case sql::ColumnKind::kText:
+            if (!v.is_string())
+              return make_error(ErrorCode::kInvalidArgument, "must be a string", where);
+            p.text(v.get<std::string>());
+            break;
+          case sql::ColumnKind::kBytes:
+            if (!v.is_object() || !v.contains("base64") || !v["base64"].is_string())
+              return make_error(ErrorCode::kInvalidArgument, "must be {\"base64\": ...}", where);
+            p.text(v["base64"].get<std::string>());
+            break;
+        }
+      }
+      c.exec(q, p);
+    }
+    // Numbering continues after what was imported.
+    c.exec("SELECT setval('case_numbers', GREATEST((SELECT coalesce(max(id), 0) FROM cases), 1),"
+           " (SELECT count(*) FROM cases) > 0)");
+    for (const char* t : {"contacts", "users", "billable_items", "notifications", "desk_events", "outbox"})
+      c.exec(std::string("SELECT setval(pg_get_serial_sequence('") + t + "', 'id'),"
+             " GREATEST(coalesce(max(id), 0), 1), max(id) IS NOT NULL) FROM " + t);
+    return ok_status();
   });
 }
 

@@ -46,6 +46,8 @@ class PgStore final : public ports::DeskStore {
 
   // The schema version after migration.
   int schema_version() const override;
+  Status export_rows(const DumpRowSink& sink) override;
+  Status import_rows(const DumpRowSource& next) override;
   bool single_node() const override { return false; }
 
   Result<core::Case> create(const ports::CaseBuilder& build) override;
@@ -54,8 +56,9 @@ class PgStore final : public ports::DeskStore {
   Result<ports::CasePage> list(const ports::CaseQuery& query) override;
   Result<ports::EventPage> events(const ports::EventQuery& query) override;
   Result<std::vector<core::BillableItem>> billable_items(const std::string& account) override;
-  Result<std::optional<Instant>> next_sla_timer() override;
-  Result<std::vector<int64_t>> cases_with_due_timers(Instant now, int limit) override;
+  Result<std::optional<Millis>> next_sla_mark(const std::string& calendar) override;
+  Result<std::vector<int64_t>> cases_with_due_timers(const std::string& calendar, Millis mark,
+                                                     int limit) override;
   Result<std::vector<core::Notification>> notifications(int64_t user_id, int64_t before_id,
                                                         int limit) override;
 
@@ -80,12 +83,14 @@ class PgStore final : public ports::DeskStore {
   Status create_session(const ports::Session& session) override;
   Result<std::optional<ports::Session>> find_session(const std::string& token_hash) override;
   Status delete_session(const std::string& token_hash) override;
+  Result<int64_t> change_password(int64_t user_id, const std::string& password_hash,
+                                  const std::string& keep_token_hash) override;
   Result<std::optional<core::Json>> get_setting(const std::string& key) override;
   Status put_setting(const std::string& key, const core::Json& value) override;
   Status put_setting_with_event(const std::string& key, const core::Json& value,
                                 const DeskEvent& event) override;
   Result<std::vector<DeskEvent>> desk_events(int64_t before_id, int limit) override;
-  Result<int64_t> update_open_cases(const ports::CaseMutator& mutate) override;
+  Result<int64_t> update_cases_with_legacy_timers(const ports::CaseMutator& mutate) override;
 
   Result<std::optional<core::InboundRecord>> find_inbound(const std::string& key) override;
   Status record_inbound(const core::InboundRecord& record,
@@ -94,8 +99,6 @@ class PgStore final : public ports::DeskStore {
   Result<std::optional<int64_t>> case_for_message_ids(
       const std::vector<std::string>& message_ids) override;
   Result<std::optional<std::string>> get_blob(const std::string& sha256) override;
-  Result<int64_t> change_password(int64_t user_id, const std::string& password_hash,
-                                  const std::string& keep_token_hash) override;
   Result<std::vector<core::OutboxMessage>> claim_outbox(Instant now, Millis lease,
                                                         int limit) override;
   Result<std::vector<int64_t>> renew_outbox_claims(const std::vector<OutboxClaim>& claims,

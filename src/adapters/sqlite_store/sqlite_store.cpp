@@ -5,12 +5,14 @@
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <functional>
 #include <mutex>
 #include <semaphore>
 #include <thread>
 
 #include "adapters/sql_common/codec.hpp"
+#include "adapters/sql_common/dump.hpp"
 #include "adapters/sqlite_store/schema.hpp"
 #include "adapters/sqlite_store/stmt_cache.hpp"
 #include "core/text.hpp"
@@ -1542,6 +1544,186 @@ Result<std::vector<std::pair<std::string, int64_t>>> SqliteStore::outbox_counts(
   } catch (const std::exception& e) {
     return db_error(e);
   }
+}
+
+// ---- moving a desk (escala export / import) ---------------------------------------------
+
+namespace {
+
+// SQLITE_TRANSIENT names a type outside the namespace soci puts the C API in.
+const sqlite_api::sqlite3_destructor_type kCopy = reinterpret_cast<sqlite_api::sqlite3_destructor_type>(-1);
+
+// A statement of the C API, finalized on scope exit.
+struct RawStmt {
+  sqlite_api::sqlite3_stmt* s = nullptr;
+  RawStmt(sqlite_api::sqlite3* db, const std::string& sql) {
+    if (sqlite_api::sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK)
+      throw std::runtime_error(sqlite_api::sqlite3_errmsg(db));
+  }
+  ~RawStmt() { sqlite_api::sqlite3_finalize(s); }
+  RawStmt(const RawStmt&) = delete;
+  RawStmt& operator=(const RawStmt&) = delete;
+};
+
+// The store's name of a dump column (the FTS5 table keys its rows by rowid).
+std::string column_sql(const sql::DumpTable& t, const sql::DumpColumn& c) {
+  if (t.name == "case_text" && c.name == "case_id") return "rowid";
+  return c.name;
+}
+
+}  // namespace
+
+Status SqliteStore::export_rows(const DumpRowSink& sink) {
+  try {
+    auto lease = impl_->lease();
+    sqlite_api::sqlite3* db = Impl::handle(*lease);
+    *lease << "BEGIN";  // one read snapshot for every table (WAL)
+    struct Rollback {
+      soci::session& s;
+      ~Rollback() {
+        try {
+          s << "ROLLBACK";
+        } catch (...) {
+        }
+      }
+    } end{*lease};
+    for (const auto& t : sql::dump_tables()) {
+      std::string q = "SELECT ";
+      for (size_t i = 0; i < t.columns.size(); ++i)
+        q += (i ? ", " : "") + column_sql(t, t.columns[i]);
+      std::string order = t.name == "case_text" ? "rowid" : t.order_by;
+      q += " FROM " + t.name + " ORDER BY " + order;
+      RawStmt st(db, q);
+      for (;;) {
+        const int rc = sqlite_api::sqlite3_step(st.s);
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW) throw std::runtime_error(sqlite_api::sqlite3_errmsg(db));
+        Json row = Json::array();
+        for (int i = 0; i < static_cast<int>(t.columns.size()); ++i) {
+          if (sqlite_api::sqlite3_column_type(st.s, i) == SQLITE_NULL) {
+            row.push_back(nullptr);
+            continue;
+          }
+          switch (t.columns[static_cast<size_t>(i)].kind) {
+            case sql::ColumnKind::kInt:
+              row.push_back(static_cast<int64_t>(sqlite_api::sqlite3_column_int64(st.s, i)));
+              break;
+            case sql::ColumnKind::kBool:
+              row.push_back(sqlite_api::sqlite3_column_int64(st.s, i) != 0 ? 1 : 0);
+              break;
+            case sql::ColumnKind::kText: {
+              const auto* p = reinterpret_cast<const char*>(sqlite_api::sqlite3_column_text(st.s, i));
+              row.push_back(std::string(p, static_cast<size_t>(sqlite_api::sqlite3_column_bytes(st.s, i))));
+              break;
+            }
+            case sql::ColumnKind::kBytes: {
+              const auto* p = static_cast<const char*>(sqlite_api::sqlite3_column_blob(st.s, i));
+              const auto n = static_cast<size_t>(sqlite_api::sqlite3_column_bytes(st.s, i));
+              row.push_back(Json{{"base64", sql::base64_encode(std::string_view(p ? p : "", n))}});
+              break;
+            }
+          }
+        }
+        ESCALA_TRY(sink(t.name, row));
+      }
+    }
+    return ok_status();
+  } catch (const std::exception& e) {
+    return db_error(e);
+  }
+}
+
+Status SqliteStore::import_rows(const DumpRowSource& next) {
+  // A write job must throw to undo what it wrote (the batch is rolled back); the error
+  // itself is kept here and answered.
+  std::optional<Error> failed;
+  struct Undo : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+  auto st = impl_->write([&](Session& session) -> Status {
+    Status inner = [&]() -> Status {
+    sqlite_api::sqlite3* db = Impl::handle(session);
+    long long held = 0;
+    session << "SELECT (SELECT count(*) FROM cases) + (SELECT count(*) FROM users)"
+               " + (SELECT count(*) FROM accounts)",
+        soci::into(held);
+    if (held > 0)
+      return make_error(ErrorCode::kAlreadyExists,
+                        "the target desk already holds cases, users or accounts; import into a new one");
+    // The settings a fresh desk writes for itself (defaults, secrets) give way to the
+    // imported ones.
+    session << "DELETE FROM settings";
+    std::map<std::string, std::unique_ptr<RawStmt>> inserts;
+    std::string table;
+    Json row;
+    std::string bytes;
+    for (;;) {
+      auto more = next(table, row);
+      if (!more.ok()) return more.error();
+      if (!*more) break;
+      const sql::DumpTable* t = sql::find_dump_table(table);
+      if (!t) return make_error(ErrorCode::kInvalidArgument, "unknown table " + table, "table");
+      if (!row.is_array() || row.size() != t->columns.size())
+        return make_error(ErrorCode::kInvalidArgument,
+                          "a row of " + table + " needs " + std::to_string(t->columns.size()) +
+                              " values");
+      auto& stmt = inserts[table];
+      if (!stmt) {
+        std::string q = "INSERT INTO " + table + "(", marks;
+        for (size_t i = 0; i < t->columns.size(); ++i) {
+          q += (i ? ", " : "") + column_sql(*t, t->columns[i]);
+          marks += i ? ", ?" : "?";
+        }
+        stmt = std::make_unique<RawStmt>(db, q + ") VALUES(" + marks + ")");
+      }
+      sqlite_api::sqlite3_stmt* st = stmt->s;
+      sqlite_api::sqlite3_reset(st);
+      sqlite_api::sqlite3_clear_bindings(st);
+      for (int i = 0; i < static_cast<int>(row.size()); ++i) {
+        const Json& v = row[static_cast<size_t>(i)];
+        const auto& col = t->columns[static_cast<size_t>(i)];
+        const std::string where = table + "." + col.name;
+        if (v.is_null()) continue;  // bound NULL after clear_bindings
+        switch (col.kind) {
+          case sql::ColumnKind::kInt:
+          case sql::ColumnKind::kBool:
+            if (!v.is_number_integer())
+              return make_error(ErrorCode::kInvalidArgument, "must be an integer", where);
+            sqlite_api::sqlite3_bind_int64(st, i + 1, v.get<int64_t>());
+            break;
+          case sql::ColumnKind::kText:
+            if (!v.is_string())
+              return make_error(ErrorCode::kInvalidArgument, "must be a string", where);
+            sqlite_api::sqlite3_bind_text(st, i + 1, v.get_ref<const std::string&>().c_str(),
+                                          static_cast<int>(v.get_ref<const std::string&>().size()),
+                                          kCopy);
+            break;
+          case sql::ColumnKind::kBytes:
+            if (!v.is_object() || !v.contains("base64") || !v["base64"].is_string() ||
+                !sql::base64_decode(v["base64"].get<std::string>(), bytes))
+              return make_error(ErrorCode::kInvalidArgument, "must be {\"base64\": ...}", where);
+            sqlite_api::sqlite3_bind_blob(st, i + 1, bytes.data(), static_cast<int>(bytes.size()),
+                                          kCopy);
+            break;
+        }
+      }
+      if (sqlite_api::sqlite3_step(st) != SQLITE_DONE)
+        return make_error(ErrorCode::kInvalidArgument,
+                          table + ": " + sqlite_api::sqlite3_errmsg(db));
+    }
+    long long last = 0;
+    session << "SELECT coalesce(max(id), 0) FROM cases", soci::into(last);
+    impl_->next_case_id = last + 1;  // the batch writes the counter with this transaction
+    return ok_status();
+    }();
+    if (!inner.ok()) {
+      failed = inner.error();
+      throw Undo(inner.error().message);
+    }
+    return ok_status();
+  });
+  if (failed) return *failed;
+  return st;
 }
 
 }  // namespace escala::adapters

@@ -31,6 +31,8 @@ class SqliteStore final : public ports::DeskStore {
 
   // The schema version after migration.
   int schema_version() const override;
+  Status export_rows(const DumpRowSink& sink) override;
+  Status import_rows(const DumpRowSource& next) override;
   bool single_node() const override { return true; }
 
   Result<core::Case> create(const ports::CaseBuilder& build) override;

@@ -10,6 +10,7 @@
 
 #include "adapters/sodium_crypto/sodium_crypto.hpp"
 #include "adapters/system_clock/system_clock.hpp"
+#include "app/cli/desk_dump.hpp"
 #include "app/cli/mailgate.hpp"
 #include "app/server/desk.hpp"
 #include "core/calendar.hpp"
@@ -132,6 +133,16 @@ int main(int argc, char** argv) {
   auto* migrate_cmd = cli.add_subcommand("migrate", "create or upgrade the database");
   add_location(migrate_cmd);
 
+  std::string dump_path;
+  auto* export_cmd = cli.add_subcommand(
+      "export", "write the whole desk to a file (to move it between SQLite and PostgreSQL)");
+  add_location(export_cmd);
+  export_cmd->add_option("--out", dump_path, "the dump file ('-': standard output)")->required();
+  auto* import_cmd = cli.add_subcommand(
+      "import", "read a desk written by `escala export` into a new, empty desk, and verify it");
+  add_location(import_cmd);
+  import_cmd->add_option("--in", dump_path, "the dump file ('-': standard input)")->required();
+
   auto* user_cmd = cli.add_subcommand("user", "manage users");
   user_cmd->require_subcommand(1);
   auto* user_add_cmd = user_cmd->add_subcommand("add", "create a user");
@@ -199,6 +210,8 @@ int main(int argc, char** argv) {
               << desk->store->schema_version() << "\n";
     return 0;
   }
+  if (export_cmd->parsed()) return app::export_desk(where, dump_path);
+  if (import_cmd->parsed()) return app::import_desk(where, dump_path);
   if (user_add_cmd->parsed()) return user_add(where, new_user, role);
   auto desk_if_given = [&](CLI::App* cmd) -> std::optional<app::DeskLocation> {
     if (cmd->count("--data-dir") == 0 && cmd->count("--db") == 0) return std::nullopt;
