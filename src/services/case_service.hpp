@@ -99,6 +99,12 @@ class CaseService {
   void note_calendar_changed() {
     if (timer_listener_) timer_listener_();
   }
+  // Drops the cached staff list: the next rule or notification re-reads it (called when
+  // this node changes a user; changes made on other nodes are seen within seconds).
+  void forget_staff() {
+    std::lock_guard lock(staff_mu_);
+    staff_read_at_.reset();
+  }
   // What the core's rules need to know about an account's surroundings (policy, contract,
   // staff, time zone).
   Result<core::CaseContext> context_for(const std::string& account);

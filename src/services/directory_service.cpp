@@ -246,7 +246,15 @@ Result<core::User> DirectoryService::create_user(const core::Actor& actor, const
                       "account");
   u.password_hash = crypto_.hash_password(in.password);
   u.created_at = clock_.now();
-  return store_.create_user(u);
+  auto created = store_.create_user(u);
+  if (created.ok() && staff_changed_) staff_changed_();
+  return created;
+}
+
+Status DirectoryService::set_quiet(const core::User& user, bool quiet) {
+  auto st = store_.set_user_quiet(user.id, quiet);
+  if (st.ok() && staff_changed_) staff_changed_();
+  return st;
 }
 
 Result<std::vector<core::User>> DirectoryService::list_users(const core::Actor& actor,

@@ -53,6 +53,11 @@ class DirectoryService {
   Result<core::User> create_user(const core::Actor& actor, const NewUser& input);
   Result<std::vector<core::User>> list_users(const core::Actor& actor, int64_t after_id,
                                              int limit);
+  // A staff member's own quiet setting (D6: no notifications while quiet).
+  Status set_quiet(const core::User& user, bool quiet);
+  // Called after anything that changes who the staff are or how they are notified
+  // (a user created, a quiet setting), so caches of the staff list are dropped at once.
+  void set_staff_listener(std::function<void()> changed) { staff_changed_ = std::move(changed); }
   // How many accounts (users) a full listing by this actor holds.
   Result<int64_t> count_accounts(const core::Actor& actor);
   Result<int64_t> count_users(const core::Actor& actor);
@@ -64,6 +69,7 @@ class DirectoryService {
   ports::Crypto& crypto_;
   const ports::Clock& clock_;
   std::function<bool(const std::string&)> calendar_exists_;
+  std::function<void()> staff_changed_;
 };
 
 // Input checks shared with other entry points.

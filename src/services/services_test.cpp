@@ -23,6 +23,7 @@ class ServicesTest : public ::testing::Test {
         directory_(store_, crypto_, clock_),
         auth_(store_, crypto_, clock_, AuthOptions{Seconds{3600}, 3, Seconds{600}}),
         cases_(store_, store_, clock_, policy(), "CMW-") {
+    directory_.set_staff_listener([this] { cases_.forget_staff(); });
     core::Account acme;
     acme.code = "ACME";
     acme.name = "Acme";
@@ -387,6 +388,30 @@ TEST_F(ServicesTest, UnassignedCasesAlertTheSupervisorsOnceAfterThirtyBusinessMi
   auto all = cases_.notifications(supervisor, 0, 100);  // kept alive for the loop
   for (const auto& n : *all) unassigned += n.kind == "unassigned_alert";
   EXPECT_EQ(unassigned, 2);
+}
+
+// Regression: the staff list is cached for rules and notifications; a user created or a
+// quiet setting changed on this node must count for the very next case, not seconds later.
+TEST_F(ServicesTest, StaffChangesReachTheNextRuleAtOnce) {
+  ASSERT_TRUE(cases_.context_for("ACME").ok());  // fills the cache before the L2 agent exists
+  auto on_call = make_user("guardia@desk.com", core::Role::kAgent, 2, "");
+  core::OpenCaseInput in;
+  in.type = core::CaseType::kIncident;
+  in.subject = "Caida total";
+  in.account = "ACME";
+  in.impact = core::Impact{"all", "outage"};  // S1: the default rule alerts the L2 agents
+  ASSERT_TRUE(cases_.open(agent_, in).ok());
+  auto alerts = cases_.notifications(on_call, 0, 100);
+  ASSERT_TRUE(alerts.ok());
+  ASSERT_EQ(alerts->size(), 1u);
+  EXPECT_EQ((*alerts)[0].kind, "created");
+  // Quiet from now on: the next S1 warning reaches nobody quiet.
+  auto users = store_.list_users(0, 100);
+  ASSERT_TRUE(users.ok());
+  for (const auto& u : *users)
+    if (u.id == on_call.user_id) ASSERT_TRUE(directory_.set_quiet(u, true).ok());
+  ASSERT_TRUE(cases_.open(agent_, in).ok());
+  EXPECT_EQ(cases_.notifications(on_call, 0, 100)->size(), 1u);
 }
 
 }  // namespace

@@ -486,7 +486,7 @@ Response Api::route(const Request& req) {
     if (!quiet.ok()) return error_response(quiet.error());
     core::User me = *user;
     if (quiet.value()) {
-      auto st = settings_.set_user_quiet(me.id, *quiet.value());
+      auto st = directory_.set_quiet(me, *quiet.value());
       if (!st.ok()) return error_response(st.error());
       me.quiet = *quiet.value();
     }

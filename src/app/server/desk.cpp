@@ -269,6 +269,7 @@ int serve(const ServeOptions& options) {
   cases.set_change_listener(
       [&case_events](const services::CaseChanged& change) { case_events.publish(change); });
   services::DirectoryService directory(store, **crypto, clock);
+  directory.set_staff_listener([&cases] { cases.forget_staff(); });
   directory.set_calendar_check([&calendars](const std::string& name) {
     return calendars.find(name) != nullptr;
   });
