@@ -206,6 +206,18 @@ async function main() {
   await page.click('button[type=submit]');
   await page.waitForSelector('[data-testid=case-item]');
   assert.equal(new URL(page.url()).pathname, '/portal');
+  // A browser session: the token is in an HttpOnly, SameSite=Strict cookie that no script
+  // can read, never in the page's storage; a reload keeps the customer signed in.
+  const cookies = await context.cookies(base);
+  const sessionCookie = cookies.find((c) => c.name === 'escala_session');
+  assert.ok(sessionCookie, `no session cookie: ${cookies.map((c) => c.name)}`);
+  assert.equal(sessionCookie.httpOnly, true);
+  assert.equal(sessionCookie.sameSite, 'Strict');
+  assert.equal(await page.evaluate(() => document.cookie.includes('escala_session')), false);
+  assert.deepEqual(await page.evaluate(() => [sessionStorage.length, localStorage.getItem('escala.portal.token')]), [0, null]);
+  await page.reload();
+  await page.waitForSelector('[data-testid=case-item]');
+  assert.equal(new URL(page.url()).pathname, '/portal');
   const numbers = await page.locator('[data-testid=case-item]').evaluateAll((els) => els.map((e) => e.dataset.number));
   assert.deepEqual(numbers, [hostile.number]);
   assert.equal(await page.locator('[data-testid=case-subject]').textContent(), `Factura ${HOSTILE_IMG} de noviembre`);

@@ -1,10 +1,11 @@
 // The customer portal's way to the desk: the public REST API (api/openapi.json), nothing
 // else. Kept apart from the console's client (../api.ts) so the two can change on their own.
 //
-// How the browser proves who it is lives in one place, the "session" section below: today a
-// bearer token from POST /api/v1/auth/login kept for the tab's life (sessionStorage, under
-// the portal's own key). Switching to HttpOnly cookie sessions means changing only that
-// section: signIn/signOut/restoreSession and authHeaders.
+// How the browser proves who it is lives in one place, the "session" section below: a
+// browser session (POST /api/v1/auth/session) whose token travels only in an HttpOnly,
+// SameSite=Strict cookie no script can read; writes carry the session's CSRF token
+// (X-CSRF-Token), kept in memory only and fetched again with GET /api/v1/auth/session
+// after a reload. The console (../api.ts) signs in the same way (ADR 0004).
 
 export type Status = 'awaiting_info' | 'open' | 'pending_customer' | 'resolved' | 'closed';
 export type CaseType = 'activation' | 'incident' | 'request';
@@ -74,25 +75,28 @@ export class ApiError extends Error {
 
 // ---- session -----------------------------------------------------------------------------
 
-const TOKEN_KEY = 'escala.portal.token';
-const USER_KEY = 'escala.portal.user';
+interface SessionInfo {
+  user: User;
+  expires_at: string;
+  csrf_token?: string;
+  via: 'cookie' | 'bearer';
+}
 
-// Headers that authenticate a request (bearer today; with cookies: the CSRF header on writes).
-function authHeaders(_method: string): Record<string, string> {
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  return token ? { Authorization: `Bearer ${token}` } : {};
+let csrfToken = '';
+
+// Headers that authenticate a request beyond the cookie: the CSRF token on writes.
+function authHeaders(method: string): Record<string, string> {
+  return method !== 'GET' && method !== 'HEAD' && csrfToken ? { 'X-CSRF-Token': csrfToken } : {};
 }
 
 function forget(): void {
-  sessionStorage.removeItem(TOKEN_KEY);
-  sessionStorage.removeItem(USER_KEY);
+  csrfToken = '';
 }
 
 export async function signIn(email: string, password: string): Promise<User> {
-  const r = await call<{ token: string; user: User }>('POST', '/auth/login', { email, password });
-  sessionStorage.setItem(TOKEN_KEY, r.token);
-  sessionStorage.setItem(USER_KEY, JSON.stringify(r.user));
-  return r.user;
+  const s = await call<SessionInfo>('POST', '/auth/session', { email, password });
+  csrfToken = s.csrf_token ?? '';
+  return s.user;
 }
 
 export async function signOut(): Promise<void> {
@@ -103,17 +107,15 @@ export async function signOut(): Promise<void> {
   }
 }
 
-// The signed-in user when the page loads, or null (the sign-in page follows).
+// The signed-in user when the page loads (the browser still holds a live session cookie),
+// or null (the sign-in page follows).
 export async function restoreSession(): Promise<User | null> {
-  if (!sessionStorage.getItem(TOKEN_KEY)) return null;
   try {
-    const me = await call<User>('GET', '/me');
-    sessionStorage.setItem(USER_KEY, JSON.stringify(me));
-    return me;
+    const s = await call<SessionInfo>('GET', '/auth/session');
+    csrfToken = s.csrf_token ?? '';
+    return s.user;
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return null;
-    const cached = sessionStorage.getItem(USER_KEY);
-    if (cached) return JSON.parse(cached) as User;
     throw e;
   }
 }
@@ -126,15 +128,25 @@ export function setSignedOutHandler(f: () => void): void {
   onSignedOut = f;
 }
 
-export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+function send(method: string, path: string, body?: unknown): Promise<Response> {
   const headers: Record<string, string> = { Accept: 'application/json', ...authHeaders(method) };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const resp = await fetch(`/api/v1${path}`, {
+  return fetch(`/api/v1${path}`, {
     method,
     headers,
     credentials: 'same-origin',
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+}
+
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let resp = await send(method, path, body);
+  if (resp.status === 403 && method !== 'GET' && !path.startsWith('/auth/session')) {
+    // The CSRF token may be stale (signed in again in another tab): fetch it once more.
+    const e = await resp.clone().json().catch(() => null);
+    if (e?.error?.code === 'csrf_failed' && (await restoreSession().catch(() => null)))
+      resp = await send(method, path, body);
+  }
   if (resp.status === 204) return undefined as T;
   let json: any = null;
   try {
@@ -144,7 +156,7 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   }
   if (!resp.ok) {
     const e = json?.error ?? {};
-    if (resp.status === 401 && path !== '/auth/login') {
+    if (resp.status === 401 && !path.startsWith('/auth/session')) {
       forget();
       onSignedOut();
     }
