@@ -199,6 +199,10 @@ async function main() {
   assert.ok(firstWindow > 5 && firstWindow < 60, `${firstWindow} rows in the DOM: not a window`);
   await sup.locator('[data-testid=live][data-state=live]').waitFor({ timeout: 5000 });
   await sup.screenshot({ path: join(ARTIFACTS, 'queue-1000.png') });
+  // One heading names the page: the queue shown (for screen readers; the tab shows it too).
+  assert.equal(await sup.locator('h1').count(), 1);
+  assert.equal(await sup.locator('h1').textContent(),
+    await sup.locator('[data-testid=queue-all]').evaluate((a) => a.firstChild.textContent));
   await checkA11y(sup, 'queue (1,000 cases)');
 
   // Scroll: 240 frames of 300 px each, frame times measured in the page; the rest of the

@@ -281,6 +281,9 @@ export function Queue({ user }: { user: User }) {
 
   return (
     <section class="queue">
+      <h1 class="sr-only" data-testid="queue-title">
+        {view.q ? m.searchResults : queue.name(m)}
+      </h1>
       <nav class="queues" aria-label={m.queues} data-testid="queues">
         {queues.map((q) => {
           const current = !view.q && q.id === queue.id;
