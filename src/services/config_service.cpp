@@ -1,6 +1,10 @@
 #include "services/config_service.hpp"
 
+#include <map>
+#include <set>
+
 #include "core/calendar.hpp"
+#include "core/text.hpp"
 
 namespace escala::services {
 
@@ -55,6 +59,133 @@ Result<core::Json> ConfigService::put_calendar(const core::Actor& actor, const s
   ESCALA_TRY(calendars_.put(*spec, event.at));
   cases_.note_calendar_changed();
   return core::Json{{"calendar", stored}, {"effective_from", format_iso8601(event.at)}};
+}
+
+namespace {
+
+Error bad_reply(const std::string& message, const std::string& field) {
+  return make_error(ErrorCode::kInvalidArgument, message, field);
+}
+
+// Every {{name}} of a body names a known placeholder ("{{ case }}" too).
+Status check_placeholders(const std::string& body, const std::string& field) {
+  for (size_t at = body.find("{{"); at != std::string::npos; at = body.find("{{", at + 2)) {
+    const size_t end = body.find("}}", at + 2);
+    if (end == std::string::npos) return bad_reply("has a {{ without a closing }}", field);
+    std::string name = body.substr(at + 2, end - at - 2);
+    name.erase(0, name.find_first_not_of(' '));
+    name.erase(name.find_last_not_of(' ') + 1);
+    bool known = false;
+    for (const char* p : ConfigService::kCannedPlaceholders) known = known || name == p;
+    if (!known)
+      return bad_reply("has an unknown placeholder {{" + name +
+                           "}}; known: {{case}}, {{customer}}, {{agent}}, {{subject}}, {{account}}",
+                       field);
+  }
+  return ok_status();
+}
+
+// One canned reply of a PUT body, checked and trimmed to the four keys.
+Result<core::Json> read_reply(const core::Json& j, const std::string& at) {
+  if (!j.is_object()) return bad_reply("must be an object with id, title, body_es, body_en", at);
+  for (const auto& [k, v] : j.items())
+    if (k != "id" && k != "title" && k != "body_es" && k != "body_en")
+      return make_error(ErrorCode::kUnknownField, "unknown field '" + k + "'", at + "." + k);
+  core::Json out = core::Json::object();
+  for (const char* k : {"id", "title", "body_es", "body_en"}) {
+    const std::string field = at + "." + k;
+    auto it = j.find(k);
+    const bool body = k[0] == 'b';
+    if (it == j.end() || it->is_null()) {
+      if (!body) return bad_reply("is required", field);
+      out[k] = "";
+      continue;
+    }
+    if (!it->is_string()) return bad_reply("must be a string", field);
+    const std::string& v = it->get_ref<const std::string&>();
+    if (!core::is_valid_utf8(v)) return bad_reply("must be UTF-8 text", field);
+    const size_t max = k[0] == 'i' ? 64 : body ? ConfigService::kMaxCannedBody
+                                                : ConfigService::kMaxCannedTitle;
+    if (v.size() > max)
+      return make_error(ErrorCode::kInvalidArgument,
+                        "is too long (at most " + std::to_string(max) + " bytes)", field);
+    if (!body && v.find_first_not_of(" \t\r\n") == std::string::npos)
+      return bad_reply("must not be empty", field);
+    if (k[0] == 'i')
+      for (char c : v)
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+          return bad_reply("must be lower-case letters, digits, - or _", field);
+    if (body) ESCALA_TRY(check_placeholders(v, field));
+    out[k] = v;
+  }
+  if (out["body_es"].get_ref<const std::string&>().find_first_not_of(" \t\r\n") ==
+          std::string::npos &&
+      out["body_en"].get_ref<const std::string&>().find_first_not_of(" \t\r\n") ==
+          std::string::npos)
+    return bad_reply("needs a text in Spanish or in English (or both)", at + ".body_es");
+  return out;
+}
+
+}  // namespace
+
+Result<core::Json> ConfigService::canned_replies(const core::Actor& actor) {
+  if (!actor.is_staff())
+    return make_error(ErrorCode::kPermissionDenied, "canned replies are for the desk's staff");
+  auto stored = settings_.get_setting("canned_replies");
+  if (!stored.ok()) return stored.error();
+  core::Json list = stored->value_or(core::Json::array());
+  if (!list.is_array()) list = core::Json::array();
+  const auto total = list.size();
+  return core::Json{{"items", std::move(list)}, {"total", total}, {"next", nullptr}};
+}
+
+Result<core::Json> ConfigService::put_canned_replies(const core::Actor& actor,
+                                                     const core::Json& body) {
+  if (actor.role != core::Role::kAdmin && actor.role != core::Role::kSupervisor &&
+      actor.role != core::Role::kSystem)
+    return make_error(ErrorCode::kPermissionDenied,
+                      "only administrators and supervisors may change canned replies");
+  if (!body.is_object() || !body.contains("items"))
+    return bad_reply("the body must be {\"items\": [...]}", "items");
+  for (const auto& [k, v] : body.items())
+    if (k != "items") return make_error(ErrorCode::kUnknownField, "unknown field '" + k + "'", k);
+  const core::Json& items = body["items"];
+  if (!items.is_array()) return bad_reply("must be a list of canned replies", "items");
+  if (items.size() > kMaxCannedReplies)
+    return bad_reply("has more than " + std::to_string(kMaxCannedReplies) + " canned replies",
+                     "items");
+  core::Json list = core::Json::array();
+  std::set<std::string> ids;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string at = "items[" + std::to_string(i) + "]";
+    auto reply = read_reply(items[i], at);
+    if (!reply.ok()) return reply.error();
+    if (!ids.insert((*reply)["id"].get<std::string>()).second)
+      return bad_reply("repeats the id '" + (*reply)["id"].get<std::string>() + "'", at + ".id");
+    list.push_back(std::move(reply).value());
+  }
+
+  auto stored = settings_.get_setting("canned_replies");
+  if (!stored.ok()) return stored.error();
+  core::Json old = stored->value_or(core::Json::array());
+  if (!old.is_array()) old = core::Json::array();
+  core::Json added = core::Json::array(), changed = core::Json::array(),
+             removed = core::Json::array();
+  std::map<std::string, core::Json> before;
+  for (const auto& r : old) before[r.value("id", std::string())] = r;
+  for (const auto& r : list) {
+    auto it = before.find(r["id"].get<std::string>());
+    if (it == before.end()) added.push_back(r["id"]);
+    else if (it->second != r) changed.push_back(r["id"]);
+  }
+  for (const auto& [id, r] : before)
+    if (!ids.contains(id)) removed.push_back(id);
+  ports::DirectoryStore::DeskEvent event{
+      0, clock_.now(), actor.user_id, actor.name, "canned_replies_changed",
+      {{"added", added}, {"changed", changed}, {"removed", removed}, {"count", list.size()}}};
+  ESCALA_TRY(settings_.put_setting_with_event("canned_replies", list, event));
+  const auto total = list.size();
+  return core::Json{{"items", std::move(list)}, {"total", total}, {"next", nullptr}};
 }
 
 Result<std::vector<ports::DirectoryStore::DeskEvent>> ConfigService::history(

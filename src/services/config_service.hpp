@@ -24,6 +24,21 @@ class ConfigService {
   // calendar and the instant it applies from.
   Result<core::Json> put_calendar(const core::Actor& actor, const std::string& name,
                                   const core::Json& spec);
+  // Canned replies: saved answers agents put into the reply box, each
+  // {id, title, body_es, body_en}, kept as the desk setting "canned_replies". Any staff
+  // member reads them; administrators and supervisors replace the whole list (recorded in
+  // the desk's history as canned_replies_changed with the ids added, changed, removed).
+  // Bodies may hold the placeholders of kCannedPlaceholders ({{case}}, {{customer}}, …),
+  // which the console fills in; any other {{…}} is refused. The largest list allowed
+  // (100 × two 4,000-byte bodies) fits in the API's 1 MiB body limit.
+  static constexpr size_t kMaxCannedReplies = 100;
+  static constexpr size_t kMaxCannedTitle = 120;
+  static constexpr size_t kMaxCannedBody = 4000;
+  static constexpr const char* kCannedPlaceholders[] = {"case", "customer", "agent", "subject",
+                                                        "account"};
+  Result<core::Json> canned_replies(const core::Actor& actor);
+  Result<core::Json> put_canned_replies(const core::Actor& actor, const core::Json& body);
+
   Result<std::vector<ports::DirectoryStore::DeskEvent>> history(const core::Actor& actor,
                                                                 int64_t before_id, int limit);
 

@@ -163,7 +163,8 @@ Result<std::optional<core::Contract>> read_contract(const Json& body) {
 constexpr size_t kMaxText = 100'000;
 
 const std::vector<std::string> kChannels = {"email", "phone", "chat", "click2call",
-                                            "whatsapp", "portal", "web", "api"};
+                                            "whatsapp", "portal", "web", "api",
+                                            "walk_in"};
 bool is_channel(const std::string& c) {
   return std::find(kChannels.begin(), kChannels.end(), c) != kChannels.end();
 }
@@ -564,6 +565,17 @@ Response Api::route(const Request& req) {
     auto defaults = settings_.get_setting("defaults");
     if (!defaults.ok()) return error_response(defaults.error());
     return json_response(200, defaults->value_or(Json::object()));
+  }
+  if (config_ && n == 1 && s[0] == "canned-replies") {
+    if (m == "GET") {
+      auto list = config_->canned_replies(actor);
+      return list.ok() ? json_response(200, *list) : error_response(list.error());
+    }
+    if (m != "PUT") return method_not_allowed("GET, PUT");
+    auto body = body_object();
+    if (!body.ok()) return error_response(body.error());
+    auto stored = config_->put_canned_replies(actor, *body);
+    return stored.ok() ? json_response(200, *stored) : error_response(stored.error());
   }
   if (n == 2 && s[0] == "fields") {
     if (m != "GET") return method_not_allowed("GET");
