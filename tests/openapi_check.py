@@ -49,6 +49,7 @@ ROUTES = [
     ("get", "/api/v1/notifications"),
     ("get", "/api/v1/stream"),  # live updates (Server-Sent Events)
     ("get", "/api/v1/reports/sla"),
+    ("get", "/api/v1/reports/dashboard"),  # supervisor dashboard: backlog, created, breaches
     ("get", "/api/v1/calendars"),
     ("put", "/api/v1/calendars/{name}"),
     ("get", "/api/v1/history"),

@@ -37,6 +37,7 @@ struct CaseQuery {
   std::string text;                 // full-text query, accent- and case-insensitive
   std::optional<Instant> created_from;    // created at or after
   std::optional<Instant> created_before;  // created before
+  std::optional<Instant> updated_from;    // changed (any event) at or after
   int limit = 50;
   std::optional<int64_t> before_id;  // keyset cursor: only cases with a smaller number
   bool count_total = true;           // false: CasePage::total may be left 0 (saves a scan)

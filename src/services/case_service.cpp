@@ -97,6 +97,125 @@ Result<core::Json> CaseService::sla_compliance(const core::Actor& actor,
   return out;
 }
 
+namespace {
+
+// Calls `visit` for every case matching `q`, newest first, a thousand at a time.
+template <typename Visit>
+Status for_each_case(ports::CaseStore& store, ports::CaseQuery q, Visit&& visit) {
+  q.limit = 1000;
+  q.count_total = false;
+  for (;;) {
+    auto page = store.list(q);
+    if (!page.ok()) return page.error();
+    for (const auto& c : page->items) visit(c);
+    if (!page->next_before) return ok_status();
+    q.before_id = page->next_before;
+  }
+}
+
+}  // namespace
+
+Result<core::Json> CaseService::dashboard(const core::Actor& actor, const DashboardQuery& query) {
+  if (actor.role != core::Role::kAdmin && actor.role != core::Role::kSupervisor &&
+      actor.role != core::Role::kSystem)
+    return make_error(ErrorCode::kPermissionDenied, "reports are for supervisors and administrators");
+  auto days = core::LocalDays::create(query.zone);
+  if (!days.ok()) return days.error();
+  const Instant now = clock_.now();
+
+  // The period.
+  Instant from, before;
+  if (query.days) {
+    if (query.from || query.before)
+      return make_error(ErrorCode::kInvalidArgument, "give either days or from/before", "days");
+    if (*query.days < 1 || *query.days > kMaxDashboardDays)
+      return make_error(ErrorCode::kInvalidArgument,
+                        "must be from 1 to " + std::to_string(kMaxDashboardDays), "days");
+    before = now;
+    from = days->start_of(days->day_of(now) - (*query.days - 1));
+  } else {
+    before = query.before.value_or(now);
+    from = query.from.value_or(before - std::chrono::days{30});
+    if (from >= before)
+      return make_error(ErrorCode::kInvalidArgument, "must be before \"before\"", "from");
+    if (before - from > std::chrono::days{kMaxDashboardDays})
+      return make_error(ErrorCode::kInvalidArgument,
+                        "the period is at most " + std::to_string(kMaxDashboardDays) + " days",
+                        "from");
+  }
+
+  // What is waiting: every case not yet resolved or closed.
+  core::BacklogAggregator backlog(now);
+  for (auto status : {core::CaseStatus::kAwaitingInfo, core::CaseStatus::kOpen,
+                      core::CaseStatus::kPendingCustomer}) {
+    ports::CaseQuery q;
+    q.status = status;
+    if (auto st = for_each_case(cases_, q, [&](const core::Case& c) { backlog.add(c); }); !st.ok())
+      return st.error();
+  }
+
+  // What came in.
+  core::CreatedPerDayAggregator created(*days, from, before);
+  {
+    ports::CaseQuery q;
+    q.created_from = from;
+    q.created_before = before;
+    if (auto st = for_each_case(cases_, q, [&](const core::Case& c) { created.add(c); }); !st.ok())
+      return st.error();
+  }
+
+  // What went wrong lately: a breach is an sla_breached event in the case's history, so a
+  // case that breached in the window was changed in it. Only cases whose clocks show a
+  // breach have their history read.
+  core::BreachAggregator breaches(*days, now);
+  std::vector<core::Case> breached;
+  {
+    ports::CaseQuery q;
+    q.updated_from = breaches.since();
+    auto st = for_each_case(cases_, q, [&](const core::Case& c) {
+      const bool recorded = c.sla.response.breach_recorded || c.sla.resolution.breach_recorded;
+      const core::SlaReport r = sla_report(c);
+      if (recorded || r.response.breached || r.resolution.breached) breached.push_back(c);
+    });
+    if (!st.ok()) return st.error();
+  }
+  for (const auto& c : breached) {
+    ports::EventQuery eq{c.id, true, 0, 1000};
+    for (;;) {
+      auto page = cases_.events(eq);
+      if (!page.ok()) return page.error();
+      for (const auto& e : page->items) {
+        if (e.type != "sla_breached" || e.at < breaches.since()) continue;
+        core::BreachRecord b;
+        b.number = core::format_case_number(prefix_, c.id);
+        b.subject = c.subject;
+        b.severity = core::parse_severity(e.data.value("severity", std::string()))
+                         .value_or(c.severity);
+        b.level = e.data.value("level", c.level);
+        b.target = e.data.value("target", std::string("resolution"));
+        // The instant the target was passed; the scheduler may have fired later.
+        b.breached_at = e.at;
+        if (auto due = parse_iso8601(e.data.value("due_at", std::string())); due && *due <= e.at)
+          b.breached_at = *due;
+        breaches.add(std::move(b));
+      }
+      if (!page->next_after) break;
+      eq.after_seq = *page->next_after;
+    }
+  }
+
+  return core::Json{
+      {"period",
+       {{"from", format_iso8601(from)},
+        {"before", format_iso8601(before)},
+        {"zone", days->zone()}}},
+      {"backlog", backlog.to_json()},
+      {"created", created.to_json()},
+      {"breaches", breaches.to_json()},
+      {"generated_at", format_iso8601(now)},
+  };
+}
+
 Result<int64_t> CaseService::derive_legacy_timers() {
   // Contexts are read before the store's writer runs the callback (which must not read
   // the store): the desk's, and those of accounts with their own SLA policy.

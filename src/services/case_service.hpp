@@ -115,6 +115,19 @@ class CaseService {
                                     std::optional<Instant> before,
                                     std::optional<std::string> account);
 
+  // The supervisor dashboard's figures beyond sla_compliance (supervisors and
+  // administrators): the backlog by severity and age now, cases created per channel per
+  // local day of `zone` in the period, and SLA breaches of the last seven local days. The
+  // period is [from, before) (before defaults to now), or the last `days` local days up to
+  // now; at most kMaxDashboardDays days. kInvalidArgument names the bad parameter.
+  static constexpr int kMaxDashboardDays = 92;
+  struct DashboardQuery {
+    std::optional<Instant> from, before;
+    std::optional<int> days;
+    std::string zone = "UTC";
+  };
+  Result<core::Json> dashboard(const core::Actor& actor, const DashboardQuery& query);
+
   // Once after an upgrade: gives the cases whose SLA timer an earlier version kept as an
   // instant their timer mark (see CaseStore::update_cases_with_legacy_timers). Answers how
   // many cases there were.

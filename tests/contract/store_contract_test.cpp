@@ -233,6 +233,26 @@ TEST_P(StoreContract, ListFiltersAndSearchesWithoutAccents) {
   EXPECT_EQ(cases().list(q)->total, 0);
 }
 
+TEST_P(StoreContract, ListFiltersByLastChange) {
+  core::Case quiet = create("sin cambios");
+  core::Case busy = create("con cambios");
+  const Instant later = now_ + std::chrono::hours{48};
+  ASSERT_TRUE(cases().update(busy.id, [&](const core::Case& cur) {
+    return core::escalate(cur, "needs L2", agent_, later, ctx_);
+  }).ok());
+  ports::CaseQuery q;
+  q.updated_from = later;
+  auto r = cases().list(q);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->items.size(), 1u);
+  EXPECT_EQ(r->items[0].id, busy.id);
+  q.updated_from = now_;  // at or after: both
+  EXPECT_EQ(cases().list(q)->total, 2);
+  q.updated_from = later + Millis{1};
+  EXPECT_EQ(cases().list(q)->total, 0);
+  (void)quiet;
+}
+
 TEST_P(StoreContract, SearchFindsRepliesAndFields) {
   core::Case c = create("Problema", "ACME", core::CaseType::kIncident,
                         Json{{"counterpart_number", "+525541708422"}});

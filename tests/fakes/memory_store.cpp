@@ -93,6 +93,7 @@ Result<ports::CasePage> MemoryStore::list(const ports::CaseQuery& q) {
     if (q.assignee && c.assignee_id.value_or(0) != *q.assignee) continue;
     if (q.created_from && c.created_at < *q.created_from) continue;
     if (q.created_before && c.created_at >= *q.created_before) continue;
+    if (q.updated_from && c.updated_at < *q.updated_from) continue;
     if (!q.text.empty() && !matches_text(text_[c.id], q.text)) continue;
     ++page.total;
     if (q.before_id && c.id >= *q.before_id) continue;

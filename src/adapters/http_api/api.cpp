@@ -541,6 +541,28 @@ Response Api::route(const Request& req) {
     if (!report.ok()) return error_response(report.error());
     return json_response(200, *report);
   }
+  if (n == 2 && s[0] == "reports" && s[1] == "dashboard") {
+    if (m != "GET") return method_not_allowed("GET");
+    auto& p = target->params;
+    services::CaseService::DashboardQuery q;
+    for (const char* name : {"from", "before"}) {
+      if (p[name].empty()) continue;
+      auto t = parse_iso8601(p[name]);
+      if (!t) return error_response(bad("must be an ISO 8601 instant with a zone", name));
+      (std::string_view(name) == "from" ? q.from : q.before) = t;
+    }
+    if (!p["days"].empty()) {
+      int days = 0;
+      auto [end, ec] = std::from_chars(p["days"].data(), p["days"].data() + p["days"].size(), days);
+      if (ec != std::errc() || end != p["days"].data() + p["days"].size())
+        return error_response(bad("must be a whole number of days", "days"));
+      q.days = days;
+    }
+    if (!p["zone"].empty()) q.zone = p["zone"];
+    auto report = cases_.dashboard(actor, q);
+    if (!report.ok()) return error_response(report.error());
+    return json_response(200, *report);
+  }
   if (n == 1 && s[0] == "notifications") {
     if (m != "GET") return method_not_allowed("GET");
     auto page = page_params(*target, 50);

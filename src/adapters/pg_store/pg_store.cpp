@@ -690,6 +690,7 @@ Result<ports::CasePage> PgStore::list(const ports::CaseQuery& q) {
     if (q.created_from) where += " AND c.created_at >= " + p.add_i64(to_unix_millis(*q.created_from));
     if (q.created_before)
       where += " AND c.created_at < " + p.add_i64(to_unix_millis(*q.created_before));
+    if (q.updated_from) where += " AND c.updated_at >= " + p.add_i64(to_unix_millis(*q.updated_from));
     const std::string from = terms.empty()
                                  ? " FROM cases c WHERE true"
                                  : " FROM case_text f JOIN cases c ON c.id = f.case_id WHERE true";

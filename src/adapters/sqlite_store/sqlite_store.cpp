@@ -581,6 +581,7 @@ Result<ports::CasePage> SqliteStore::list(const ports::CaseQuery& q) {
     if (q.assignee) { filter("c.assignee_id = ?"); where.bind_int(*q.assignee); }
     if (q.created_from) { filter("c.created_at >= ?"); where.bind_int(to_unix_millis(*q.created_from)); }
     if (q.created_before) { filter("c.created_at < ?"); where.bind_int(to_unix_millis(*q.created_before)); }
+    if (q.updated_from) { filter("c.updated_at >= ?"); where.bind_int(to_unix_millis(*q.updated_from)); }
 
     const std::string from = fts.empty()
         ? " FROM cases c WHERE 1=1"
