@@ -6,6 +6,7 @@ import sys
 
 sys.dont_write_bytecode = True
 
+import json
 import unittest
 
 from escala_harness import ServerTestCase
@@ -102,7 +103,9 @@ class CannedReplies(ServerTestCase):
         # The largest list allowed is taken.
         biggest = [dict(id=f"reply-{i:03d}" + "x" * 55, title="t" * 120, body_es="é" * 2000,
                         body_en="y" * 4000) for i in range(100)]
-        r = self.api("PUT", "/canned-replies", {"items": biggest}, as_="admin")
+        raw = json.dumps({"items": biggest}, ensure_ascii=False).encode()
+        self.assertLess(len(raw), 1 << 20)
+        r = self.api("PUT", "/canned-replies", raw=raw, as_="admin")
         self.assertEqual(r.status, 200, str(r)[:300])
         self.assertEqual(r.json["total"], 100)
 

@@ -5,6 +5,7 @@ import { lang, messages, setLang, type Lang } from './i18n';
 import { navigate, linkClick } from './router';
 import { useSignal } from './signal';
 import { connectLive, disconnectLive, liveState } from './stream';
+import { caseWords } from './pages/caseWords';
 
 export function LangSwitch() {
   const l = useSignal(lang);
@@ -74,6 +75,11 @@ export function Shell({ user, children }: { user: User; children: ComponentChild
           </a>
         </nav>
         <div class="spacer" />
+        {user.role !== 'customer' && (
+          <a href="/new" class="new-case-link" onClick={linkClick} data-testid="new-case-link">
+            + {caseWords(lang.get()).newCase}
+          </a>
+        )}
         <LiveDot />
         <LangSwitch />
         <details class="user-menu" data-testid="user-menu" ref={menu}>

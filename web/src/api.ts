@@ -47,7 +47,11 @@ export interface Case {
   status: Status;
   level: number;
   severity: Severity;
+  suggested_severity?: Severity | null;
+  impact?: { affected: string; disruption: string } | null;
+  severity_reason?: string | null;  // staff only: why the severity differs from the suggestion
   account: string | null;
+  contact?: number | null;
   channel: string;
   subject: string;
   description: string;
@@ -58,7 +62,7 @@ export interface Case {
   updated_at: string;
   completed_at: string | null;
   assignee?: { id: number; name: string } | null;
-  requester?: { name?: string | null; email?: string | null } | null;
+  requester?: { name?: string | null; email?: string | null; language?: string | null } | null;
   version: number;
 }
 
@@ -77,6 +81,35 @@ export interface FieldSpec {
   label_en: string;
   choices?: string[];
   required: string;
+}
+
+export interface Account {
+  code: string;
+  name: string;
+  timezone: string;
+  language: 'es' | 'en';
+  contract: {
+    name: string;
+    activation_charge: { amount_cents: number; currency: string };
+    sla: Record<string, { response_seconds: number; resolution_seconds: number; calendar: string }>;
+  } | null;
+}
+
+export interface Contact {
+  id: number;
+  account: string;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  language: string;
+}
+
+// A saved answer agents put into the reply box (GET /api/v1/canned-replies).
+export interface CannedReply {
+  id: string;
+  title: string;
+  body_es: string;
+  body_en: string;
 }
 
 export interface List<T> {

@@ -140,6 +140,7 @@ const es = {
   'channel.portal': 'Portal',
   'channel.web': 'Web',
   'channel.api': 'API',
+  'channel.walk_in': 'Mostrador',
 };
 
 export type Messages = typeof es;
@@ -281,6 +282,7 @@ const en: Messages = {
   'channel.portal': 'Portal',
   'channel.web': 'Web',
   'channel.api': 'API',
+  'channel.walk_in': 'Walk-in',
 };
 
 const LANG_KEY = 'escala.lang';

@@ -7,6 +7,7 @@ import { useSignal } from './signal';
 import { SignIn } from './pages/SignIn';
 import { Queue } from './pages/Queue';
 import { CasePage } from './pages/CasePage';
+import { NewCase } from './pages/NewCase';
 import { ChangePassword } from './pages/ChangePassword';
 import { Shell } from './Shell';
 import './styles.css';
@@ -41,6 +42,8 @@ function App() {
     <Shell user={user}>
       {pathname === '/password' ? (
         <ChangePassword />
+      ) : pathname === '/new' && user.role !== 'customer' ? (
+        <NewCase user={user} />
       ) : caseMatch ? (
         <CasePage number={caseMatch[1]} user={user} />
       ) : (

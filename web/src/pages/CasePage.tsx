@@ -1,9 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, call, type Case, type CaseEvent, type FieldSpec, type List, type User } from '../api';
+import { ApiError, call, query, type Account, type CannedReply, type Case, type CaseEvent, type Contact, type FieldSpec, type List, type User } from '../api';
 import { lang, label, messages, type Messages } from '../i18n';
 import { clockView, dateTime } from '../format';
 import { linkClick } from '../router';
 import { useSignal } from '../signal';
+import { AFFECTED, DISRUPTION, caseWords, fillPlaceholders, word, type CaseWords } from './caseWords';
+import './case.css';
 
 // Events shown as messages in the conversation; the others go to the history list.
 const MESSAGE_TYPES = new Set(['customer_message', 'reply', 'note']);
@@ -56,6 +58,52 @@ export function CasePage({ number, user }: { number: string; user: User }) {
   const [resolution, setResolution] = useState('');
   const [busy, setBusy] = useState(false);
   const [draft, setDraft] = useState<Record<string, string>>({});
+  const [account, setAccount] = useState<Account | null>(null);
+  const [contact, setContact] = useState<Contact | null>(null);
+  const [others, setOthers] = useState<{ items: Case[]; total: number } | null>(null);
+  const [matrix, setMatrix] = useState<Matrix | null>(matrixCache);
+  const [canned, setCanned] = useState<CannedReply[] | null>(null);
+  const staffUser = user.role !== 'customer';
+
+  // The desk's impact matrix (D3) and the saved replies, once per page.
+  useEffect(() => {
+    if (!matrixCache)
+      call<{ severity_matrix?: Matrix }>('GET', '/config')
+        .then((cfg) => {
+          matrixCache = cfg.severity_matrix ?? null;
+          setMatrix(matrixCache);
+        })
+        .catch(() => {});
+    if (staffUser)
+      call<List<CannedReply>>('GET', '/canned-replies')
+        .then((r) => setCanned(r.items))
+        .catch(() => setCanned([]));
+  }, []);
+
+  // The customer's account: its contract, zone and its other open cases.
+  const accountCode = c?.account ?? null;
+  const contactId = c?.contact ?? null;
+  useEffect(() => {
+    setAccount(null);
+    setOthers(null);
+    setContact(null);
+    if (!accountCode) return;
+    let live = true;
+    const code = encodeURIComponent(accountCode);
+    call<Account>('GET', `/accounts/${code}`)
+      .then((a) => live && setAccount(a))
+      .catch(() => {});
+    call<List<Case>>('GET', '/cases' + query({ account: accountCode, active: 'true', limit: 11 }))
+      .then((r) => live && setOthers(r))
+      .catch(() => {});
+    if (contactId && staffUser)
+      call<List<Contact>>('GET', `/accounts/${code}/contacts`)
+        .then((r) => live && setContact(r.items.find((x) => x.id === contactId) ?? null))
+        .catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, [accountCode, contactId, number]);
 
   async function reload() {
     try {
@@ -126,6 +174,21 @@ export function CasePage({ number, user }: { number: string; user: User }) {
   const shown = fieldNames.filter((n) => n in c.fields || c.missing_fields.includes(n));
   const resp = clockView(c, 'response', m);
   const resol = clockView(c, 'resolution', m);
+  const w = caseWords(l);
+  const customerName = c.requester?.name || contact?.name || account?.name || c.account || '';
+  const customerLang: 'es' | 'en' =
+    c.requester?.language === 'en' || c.requester?.language === 'es'
+      ? c.requester.language
+      : contact?.language === 'en' || contact?.language === 'es'
+        ? contact.language
+        : account?.language ?? 'es';
+  const placeholders = {
+    case: c.number,
+    customer: customerName,
+    agent: user.name,
+    subject: c.subject,
+    account: account?.name ?? c.account ?? '',
+  };
 
   return (
     <section class="case" data-testid="case-page">
@@ -200,8 +263,20 @@ export function CasePage({ number, user }: { number: string; user: User }) {
                     {m.internalNote}
                   </button>
                 </div>
+                {canned !== null && (
+                  <CannedPicker
+                    replies={canned}
+                    w={w}
+                    initialLang={customerLang}
+                    onPick={(text) => {
+                      const filled = fillPlaceholders(text, placeholders);
+                      setBody(body.trim() ? `${body.replace(/\s+$/, '')}\n\n${filled}` : filled);
+                    }}
+                  />
+                )}
                 <textarea
                   name="body"
+                  aria-label={internal ? m.internalNote : m.reply}
                   rows={4}
                   class={internal ? 'note' : ''}
                   placeholder={internal ? m.notePlaceholder : m.replyPlaceholder}
@@ -288,6 +363,8 @@ export function CasePage({ number, user }: { number: string; user: User }) {
               )}
             </form>
           </section>
+          <AccountPanel c={c} account={account} contact={contact} others={others} w={w} m={m} l={l} />
+          <SeverityPanel c={c} matrix={matrix} w={w} m={m} />
           <section class="card">
             <h2>{m.sla}</h2>
             <dl class="fields">
@@ -306,12 +383,8 @@ export function CasePage({ number, user }: { number: string; user: User }) {
             </dl>
             <dl class="fields">
               <div class="field">
-                <dt>{m.account}</dt>
-                <dd>{c.account ?? '—'}</dd>
-              </div>
-              <div class="field">
                 <dt>{m.channel}</dt>
-                <dd>{c.channel}</dd>
+                <dd>{label(m, 'channel.' + c.channel)}</dd>
               </div>
               <div class="field">
                 <dt>{m.created}</dt>
@@ -365,6 +438,213 @@ export function CasePage({ number, user }: { number: string; user: User }) {
 }
 
 const specCache: Record<string, FieldSpec[]> = {};
+
+// disruption → affected → severity, as GET /api/v1/config has it.
+type Matrix = Record<string, Record<string, string>>;
+let matrixCache: Matrix | null = null;
+
+function localTime(zone: string, l: string): string {
+  try {
+    return new Intl.DateTimeFormat(l === 'en' ? 'en-US' : 'es-MX', { timeZone: zone, weekday: 'short', hour: '2-digit', minute: '2-digit' }).format(new Date());
+  } catch {
+    return '';
+  }
+}
+
+function money(cents: number, currency: string, l: string): string {
+  try {
+    return new Intl.NumberFormat(l === 'en' ? 'en-US' : 'es-MX', { style: 'currency', currency }).format(cents / 100);
+  } catch {
+    return `${(cents / 100).toFixed(2)} ${currency}`;
+  }
+}
+
+// The customer and their account: contract, zone, language, the account's other open cases.
+function AccountPanel(props: { c: Case; account: Account | null; contact: Contact | null; others: { items: Case[]; total: number } | null; w: CaseWords; m: Messages; l: string }) {
+  const { c, account, contact, others, w, m, l } = props;
+  const rest = others ? others.items.filter((x) => x.number !== c.number).slice(0, 10) : [];
+  const restTotal = others ? others.total - (others.items.some((x) => x.number === c.number) ? 1 : 0) : 0;
+  const who = c.requester?.name || c.requester?.email;
+  return (
+    <section class="card" data-testid="account-panel" aria-labelledby="acct-title">
+      <h2 id="acct-title">{w.customerData}</h2>
+      <dl class="fields">
+        {who && (
+          <div class="field">
+            <dt>{w.requester}</dt>
+            <dd>
+              {c.requester?.name}
+              {c.requester?.name && c.requester?.email ? ' · ' : ''}
+              {c.requester?.email}
+            </dd>
+          </div>
+        )}
+        {contact && (
+          <div class="field" data-testid="account-contact">
+            <dt>{w.contact}</dt>
+            <dd>{[contact.name, contact.phone, contact.email].filter(Boolean).join(' · ')}</dd>
+          </div>
+        )}
+        <div class="field">
+          <dt>{m.account}</dt>
+          <dd data-testid="account-name">{c.account ? (account ? `${account.name} (${account.code})` : c.account) : w.noAccountOnCase}</dd>
+        </div>
+        {account && (
+          <>
+            <div class="field">
+              <dt>{w.contract}</dt>
+              <dd data-testid="account-contract">
+                {account.contract ? account.contract.name || '—' : w.noContract}
+                {account.contract && account.contract.activation_charge.amount_cents > 0 && (
+                  <div class="muted">
+                    {w.activationCharge}: {money(account.contract.activation_charge.amount_cents, account.contract.activation_charge.currency, l)}
+                  </div>
+                )}
+              </dd>
+            </div>
+            <div class="field">
+              <dt>{w.timezone}</dt>
+              <dd data-testid="account-timezone">
+                {account.timezone}
+                <div class="muted">{w.localTime(localTime(account.timezone, l))}</div>
+              </dd>
+            </div>
+            <div class="field">
+              <dt>{w.language}</dt>
+              <dd>{word(w, 'lang.' + account.language)}</dd>
+            </div>
+          </>
+        )}
+      </dl>
+      {c.account && others && (
+        <>
+          <h3 class="panel-sub">{w.otherOpen}</h3>
+          {rest.length ? (
+            <ul class="acct-open" data-testid="account-open-cases">
+              {rest.map((x) => (
+                <li key={x.number}>
+                  <a href={`/cases/${encodeURIComponent(x.number)}`} onClick={linkClick}>
+                    {x.number}
+                  </a>
+                  <span class={`badge st-${x.status}`}>{label(m, 'status.' + x.status)}</span>
+                  <span class={`badge sev-${x.severity}`}>{x.severity}</span>
+                  <span class="subj">{x.subject}</span>
+                </li>
+              ))}
+              {restTotal > rest.length && <li class="muted">{w.moreOpen(restTotal - rest.length)}</li>}
+            </ul>
+          ) : (
+            <p class="muted" data-testid="account-no-open">
+              {w.noOtherOpen}
+            </p>
+          )}
+          <a href={`/cases?account=${encodeURIComponent(c.account)}`} onClick={linkClick}>
+            {w.allOfAccount}
+          </a>
+        </>
+      )}
+    </section>
+  );
+}
+
+// The severity, the impact answers in the matrix (D3) and, when it differs from the
+// suggestion, who changed it and why.
+function SeverityPanel({ c, matrix, w, m }: { c: Case; matrix: Matrix | null; w: CaseWords; m: Messages }) {
+  const overridden = !!c.suggested_severity && c.suggested_severity !== c.severity;
+  return (
+    <section class="card" data-testid="severity-panel" aria-labelledby="sev-title">
+      <h2 id="sev-title">
+        {w.severityTitle} <span class={`badge sev-${c.severity}`}>{label(m, 'sev.' + c.severity)}</span>
+      </h2>
+      {c.impact ? (
+        <p class="muted nc-small">
+          {word(w, 'affected.' + c.impact.affected)} · {word(w, 'disruption.' + c.impact.disruption)}
+        </p>
+      ) : (
+        <p class="muted nc-small">{w.noImpact}</p>
+      )}
+      {c.suggested_severity && <p class="nc-small" data-testid="severity-suggested">{w.suggestedIs(c.suggested_severity)}</p>}
+      {overridden && (
+        <div class="override" data-testid="severity-override">
+          <strong>{w.overridden(c.suggested_severity!, c.severity)}</strong>
+          {c.severity_reason && (
+            <div>
+              {w.reasonLabel}: {c.severity_reason}
+            </div>
+          )}
+        </div>
+      )}
+      {matrix && (
+        <table class="matrix" data-testid="severity-matrix">
+          <caption>{w.matrixCaption}</caption>
+          <thead>
+            <tr>
+              <td />
+              {AFFECTED.map((a) => (
+                <th scope="col" key={a}>
+                  {word(w, 'affected.' + a)}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {DISRUPTION.map((d) => (
+              <tr key={d}>
+                <th scope="row">{word(w, 'disruption.' + d)}</th>
+                {AFFECTED.map((a) => {
+                  const hit = c.impact?.affected === a && c.impact?.disruption === d;
+                  return (
+                    <td key={a} class={hit ? 'hit' : ''} aria-current={hit ? 'true' : undefined} data-testid={hit ? 'matrix-hit' : undefined}>
+                      {matrix[d]?.[a] ?? '—'}
+                    </td>
+                  );
+                })}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+// A saved reply into the reply box, in the customer's language by default.
+function CannedPicker(props: { replies: CannedReply[]; w: CaseWords; initialLang: 'es' | 'en'; onPick: (text: string) => void }) {
+  const { replies, w, initialLang, onPick } = props;
+  const [lang_, setLang_] = useState<'es' | 'en'>(initialLang);
+  useEffect(() => setLang_(initialLang), [initialLang]);
+  if (!replies.length) return <p class="muted nc-small">{w.cannedNone}</p>;
+  return (
+    <div class="canned">
+      <select
+        aria-label={w.canned}
+        value=""
+        data-testid="canned-pick"
+        onChange={(e) => {
+          const r = replies.find((x) => x.id === e.currentTarget.value);
+          e.currentTarget.value = '';
+          if (!r) return;
+          const text = (lang_ === 'en' ? r.body_en : r.body_es) || r.body_es || r.body_en;
+          onPick(text);
+        }}
+      >
+        <option value="">{w.cannedPick}</option>
+        {replies.map((r) => (
+          <option value={r.id} key={r.id}>
+            {r.title}
+          </option>
+        ))}
+      </select>
+      <div class="lang" role="group" aria-label={w.cannedLang}>
+        {(['es', 'en'] as const).map((code) => (
+          <button type="button" key={code} class={code === lang_ ? 'on' : ''} aria-pressed={code === lang_} onClick={() => setLang_(code)} data-testid={`canned-lang-${code}`}>
+            {code.toUpperCase()}
+          </button>
+        ))}
+      </div>
+    </div>
+  );
+}
 
 // The API's value for a field typed into the form (the server validates and normalises).
 function fieldValue(name: string, v: string): unknown {

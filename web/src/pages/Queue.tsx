@@ -15,7 +15,7 @@ import { deleteView, loadViews, savedViews, saveView } from '../views';
 const STATUSES = ['awaiting_info', 'open', 'pending_customer', 'resolved', 'closed'];
 const SEVERITIES = ['S1', 'S2', 'S3', 'S4'];
 const TYPES = ['incident', 'activation', 'request'];
-const CHANNELS = ['email', 'phone', 'chat', 'click2call', 'whatsapp', 'portal', 'web', 'api'];
+const CHANNELS = ['email', 'phone', 'chat', 'click2call', 'whatsapp', 'portal', 'web', 'api', 'walk_in'];
 const LEVELS = ['1', '2', '3'];
 
 const ROW_H = 58; // px; every row has the same height (see .vrow in styles.css)
