@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 
 #include <date/tz.h>
 
@@ -249,6 +250,48 @@ Result<core::User> DirectoryService::create_user(const core::Actor& actor, const
   auto created = store_.create_user(u);
   if (created.ok() && staff_changed_) staff_changed_();
   return created;
+}
+
+namespace {
+std::string views_key(int64_t user_id) { return "saved_views:user:" + std::to_string(user_id); }
+}  // namespace
+
+Result<core::Json> DirectoryService::saved_views(const core::User& user) {
+  auto stored = store_.get_setting(views_key(user.id));
+  if (!stored.ok()) return stored.error();
+  if (!stored.value() || !stored.value()->is_array()) return core::Json::array();
+  return **stored;
+}
+
+Result<core::Json> DirectoryService::set_saved_views(const core::User& user,
+                                                     const core::Json& views) {
+  auto bad = [](const std::string& what) {
+    return make_error(ErrorCode::kInvalidArgument, what, "views");
+  };
+  if (!views.is_array()) return bad("views must be an array of {name, query}");
+  if (views.size() > kMaxSavedViews)
+    return bad("at most " + std::to_string(kMaxSavedViews) + " saved views");
+  std::map<std::string, std::string> by_name;
+  for (const auto& v : views) {
+    if (!v.is_object() || v.size() != 2 || !v.contains("name") || !v.contains("query") ||
+        !v["name"].is_string() || !v["query"].is_string())
+      return bad("each view is an object with exactly a string name and a string query");
+    std::string name = v["name"].get<std::string>();
+    std::string query = v["query"].get<std::string>();
+    if (!core::is_valid_utf8(name) || !core::is_valid_utf8(query))
+      return bad("names and queries must be valid UTF-8");
+    const bool blank = std::all_of(name.begin(), name.end(),
+                                   [](unsigned char ch) { return std::isspace(ch) != 0; });
+    if (blank || name.size() > 80)
+      return bad("a view's name is 1 to 80 bytes");
+    if (query.size() > 1000 || (!query.empty() && query[0] != '?'))
+      return bad("a view's query is empty or a URL query starting with '?', at most 1000 bytes");
+    if (!by_name.emplace(name, query).second) return bad("two views are named " + name);
+  }
+  core::Json out = core::Json::array();
+  for (const auto& [name, query] : by_name) out.push_back({{"name", name}, {"query", query}});
+  ESCALA_TRY(store_.put_setting(views_key(user.id), out));
+  return out;
 }
 
 Status DirectoryService::set_quiet(const core::User& user, bool quiet) {

@@ -53,6 +53,13 @@ class DirectoryService {
   Result<core::User> create_user(const core::Actor& actor, const NewUser& input);
   Result<std::vector<core::User>> list_users(const core::Actor& actor, int64_t after_id,
                                              int limit);
+  // A user's saved views of the queue (a name and the queue's URL query each), kept by the
+  // desk so they follow the user to any browser. `views` is a JSON array of
+  // {"name", "query"}; at most kMaxSavedViews, names unique, answers the stored list sorted
+  // by name.
+  static constexpr size_t kMaxSavedViews = 50;
+  Result<core::Json> saved_views(const core::User& user);
+  Result<core::Json> set_saved_views(const core::User& user, const core::Json& views);
   // A staff member's own quiet setting (D6: no notifications while quiet).
   Status set_quiet(const core::User& user, bool quiet);
   // Called after anything that changes who the staff are or how they are notified

@@ -279,8 +279,15 @@ async function main() {
   await sup.locator('[data-testid=saved-view]', { hasText: 'S1 por teléfono de Beta' }).click();
   await sup.waitForFunction((u) => location.href === u, viewUrl);
   await sup.waitForFunction((n) => document.querySelector('[data-testid=shown]')?.textContent === `${n} de ${n}`, beta);
+  // The desk keeps the view (it follows the supervisor to any browser), not localStorage.
+  const kept = (await api('GET', '/me/views', undefined, (await api('POST', '/auth/login', { email: SUPERVISOR.email, password: SUPERVISOR.password })).token)).views;
+  assert.deepEqual(kept, [{ name: 'S1 por teléfono de Beta', query: new URL(viewUrl).search }]);
   const stored = await sup.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('escala.views.')));
-  assert.equal(stored.length, 1, 'saved views are kept per user in localStorage');
+  assert.deepEqual(stored, [], 'saved views are not kept in the browser');
+  const elsewhere = await consoleOf(SUPERVISOR);
+  await elsewhere.goto(base + '/cases');
+  await elsewhere.locator('[data-testid=saved-view]', { hasText: 'S1 por teléfono de Beta' }).waitFor();
+  await elsewhere.context().close();
   await sup.screenshot({ path: join(ARTIFACTS, 'queue-filters-view.png') });
 
   // ---- the agent's queues: mine and L1's unassigned, with counts; no "all" tab ----
@@ -288,6 +295,14 @@ async function main() {
   await ana.goto(base + '/cases');
   await ana.waitForSelector('[data-testid=case-row]');
   assert.equal(await ana.locator('[data-testid=queue-level]').getAttribute('aria-current'), 'page');
+  // A view an earlier console kept in this browser moves to the desk on the next load.
+  const anaToken = (await api('POST', '/auth/login', { email: AGENT.email, password: AGENT.password })).token;
+  const anaId = (await api('GET', '/me', undefined, anaToken)).id;
+  await ana.evaluate((id) => localStorage.setItem(`escala.views.${id}`, JSON.stringify([{ name: 'Viejo', query: '?queue=mine' }])), anaId);
+  await ana.reload();
+  await ana.locator('[data-testid=saved-view]', { hasText: 'Viejo' }).waitFor();
+  assert.deepEqual((await api('GET', '/me/views', undefined, anaToken)).views, [{ name: 'Viejo', query: '?queue=mine' }]);
+  await ana.waitForFunction((id) => localStorage.getItem(`escala.views.${id}`) === null, anaId);
   assert.equal(await ana.locator('[data-testid=queue-all]').count(), 0);
   await ana.waitForFunction(() => document.querySelector('[data-testid=count-mine]')?.textContent === '5');
   await ana.click('[data-testid=queue-mine]');

@@ -526,5 +526,53 @@ class BrowserSessionsBehindTls(ServerTestCase):
                          code="csrf_failed")
 
 
+class SavedViews(ServerTestCase):
+    """GET/PUT /me/views: each user's saved views of the queue, kept by the desk."""
+
+    ACCOUNTS = [{"code": "VIEWCO", "name": "View Co"}]
+    USERS = [("agent", "agent", 1, None), ("viewer", "agent", 1, None), ("other", "agent", 1, None),
+             ("customer", "customer", None, "VIEWCO")]
+
+    def test_views_are_kept_per_user_sorted_by_name(self):
+        self.assertEqual(self.api("GET", "/me/views", as_="viewer").json, {"views": []})
+        views = [{"name": "S1 de hoy", "query": "?queue=all&severity=S1"},
+                 {"name": "Ábaco", "query": ""}, {"name": "Míos", "query": "?queue=mine"}]
+        r = self.api("PUT", "/me/views", {"views": views}, as_="viewer")
+        self.assertEqual(r.status, 200, str(r))
+        names = [v["name"] for v in r.json["views"]]
+        self.assertEqual(names, sorted(names, key=lambda n: n.encode("utf-8")))
+        self.assertEqual(sorted(map(json.dumps, r.json["views"])), sorted(map(json.dumps, views)))
+        self.assertEqual(self.api("GET", "/me/views", as_="viewer").json, r.json)
+        # Another user sees only their own; customers have their own too.
+        self.assertEqual(self.api("GET", "/me/views", as_="other").json, {"views": []})
+        self.assertEqual(self.api("GET", "/me/views", as_="customer").json, {"views": []})
+        # Replacing the list replaces it.
+        r = self.api("PUT", "/me/views", {"views": []}, as_="viewer")
+        self.assertEqual(r.json, {"views": []})
+        self.assertEqual(self.api("GET", "/me/views", as_="viewer").json, {"views": []})
+
+    def test_bad_views_are_refused_and_nothing_changes(self):
+        kept = [{"name": "Mía", "query": "?queue=mine"}]
+        self.assertEqual(self.api("PUT", "/me/views", {"views": kept}, as_="agent").status, 200)
+        for body in [{}, {"views": {}}, {"views": "x"}, {"views": [{"name": "x"}]},
+                     {"views": [{"name": "", "query": ""}]},
+                     {"views": [{"name": "   ", "query": ""}]},
+                     {"views": [{"name": "x" * 81, "query": ""}]},
+                     {"views": [{"name": "a", "query": "queue=all"}]},
+                     {"views": [{"name": "a", "query": "?" + "q" * 1000}]},
+                     {"views": [{"name": "a", "query": ""}, {"name": "a", "query": "?x"}]},
+                     {"views": [{"name": "a", "query": "", "extra": 1}]},
+                     {"views": [{"name": 1, "query": ""}]},
+                     {"views": [{"name": f"v{i}", "query": ""} for i in range(51)]},
+                     {"views": [], "other": 1}]:
+            with self.subTest(body=json.dumps(body)[:80]):
+                r = self.api("PUT", "/me/views", body, as_="agent")
+                self.assertEqual(r.status, 400, str(r))
+                self.assertIn("error", r.json)
+        self.assertEqual(self.api("GET", "/me/views", as_="agent").json["views"], kept)
+        self.assertEqual(self.api("DELETE", "/me/views", as_="agent").status, 405)
+        self.assertEqual(self.http.get(API + "/me/views").status, 401)
+
+
 if __name__ == "__main__":
     unittest.main()

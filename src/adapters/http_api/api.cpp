@@ -493,6 +493,23 @@ Response Api::route(const Request& req) {
     }
     return json_response(200, user_json(me));
   }
+  if (n == 2 && s[0] == "me" && s[1] == "views") {
+    // The user's saved views of the queue (they follow the user to any browser).
+    if (m == "GET") {
+      auto views = directory_.saved_views(*user);
+      if (!views.ok()) return error_response(views.error());
+      return json_response(200, Json{{"views", *views}});
+    }
+    if (m != "PUT") return method_not_allowed("GET, PUT");
+    auto body = body_object();
+    if (!body.ok()) return error_response(body.error());
+    if (auto st = only_fields(*body, {"views"}); !st.ok()) return error_response(st.error());
+    if (!body->contains("views"))
+      return error_response(make_error(ErrorCode::kInvalidArgument, "views is required", "views"));
+    auto views = directory_.set_saved_views(*user, (*body)["views"]);
+    if (!views.ok()) return error_response(views.error());
+    return json_response(200, Json{{"views", *views}});
+  }
   if (config_ && s[0] == "calendars" && n <= 2) {
     if (n == 1) {
       if (m != "GET") return method_not_allowed("GET");

@@ -10,7 +10,7 @@ import { slaView, dateTime } from '../format';
 import { linkClick, navigate, path } from '../router';
 import { useSignal } from '../signal';
 import { onCaseChange } from '../stream';
-import { deleteView, loadViews, savedViews, saveView } from '../views';
+import { deleteView, loadViews, savedViews, saveView, viewsError } from '../views';
 
 const STATUSES = ['awaiting_info', 'open', 'pending_customer', 'resolved', 'closed'];
 const SEVERITIES = ['S1', 'S2', 'S3', 'S4'];
@@ -206,9 +206,10 @@ export function Queue({ user }: { user: User }) {
   }, [key]);
 
   useEffect(() => {
-    loadViews(user.id);
+    void loadViews(user.id);
   }, [user.id]);
   const views = useSignal(savedViews);
+  const viewsProblem = useSignal(viewsError);
 
   // ---- the virtual window ----
   const scroller = useRef<HTMLDivElement>(null);
@@ -366,7 +367,7 @@ export function Queue({ user }: { user: User }) {
             <a href={'/cases' + v.query} onClick={linkClick} data-testid="saved-view" aria-current={v.query === search ? 'true' : undefined}>
               {v.name}
             </a>
-            <button type="button" class="x" aria-label={m.deleteView(v.name)} title={m.deleteView(v.name)} onClick={() => deleteView(user.id, v.name)}>
+            <button type="button" class="x" aria-label={m.deleteView(v.name)} title={m.deleteView(v.name)} onClick={() => void deleteView(v.name)}>
               ×
             </button>
           </span>
@@ -377,7 +378,7 @@ export function Queue({ user }: { user: User }) {
             e.preventDefault();
             const name = viewName.trim();
             if (!name) return;
-            saveView(user.id, name, search);
+            void saveView(name, search);
             setViewName('');
           }}
         >
@@ -394,6 +395,11 @@ export function Queue({ user }: { user: User }) {
             {m.saveView}
           </button>
         </form>
+        {viewsProblem && (
+          <span class="error" role="alert" data-testid="views-error">
+            {viewsProblem}
+          </span>
+        )}
       </div>
       {error && (
         <p class="error" role="alert">
