@@ -38,6 +38,21 @@ function toApi(name: string, v: string): unknown {
   return t;
 }
 
+// Lengths are counted in bytes of UTF-8, as the desk counts them.
+const encoder = new TextEncoder();
+const bytes = (t: string) => encoder.encode(t).length;
+
+// core/text.cpp is_email_address: one '@' not first, a dotted domain not ending in '.',
+// no spaces, quotes, commas or angle brackets, at most 254 bytes.
+function isEmail(t: string): boolean {
+  const at = t.indexOf('@');
+  if (!t || bytes(t) > 254 || at <= 0 || at !== t.lastIndexOf('@')) return false;
+  const domain = t.slice(at + 1);
+  const dot = domain.indexOf('.');
+  if (dot <= 0 || domain.endsWith('.')) return false;
+  return !/[\s<>,"]/.test(t);
+}
+
 // The desk's checks of a typed value (core/rules.cpp), in the reader's words.
 function checkValue(name: string, v: string, w: CaseWords): string | null {
   const t = v.trim();
@@ -48,10 +63,10 @@ function checkValue(name: string, v: string, w: CaseWords): string | null {
     const digits = t.replace(/[^0-9]/g, '').length;
     return digits >= 2 && digits <= 20 ? null : w.badPhone;
   }
-  if (name === 'teams_email') return /^[^\s@"',;<>]+@[^\s@"',;<>]+\.[^\s@"',;<>]+$/.test(t) && t.length <= 254 ? null : w.badEmail;
+  if (name === 'teams_email') return isEmail(t) ? null : w.badEmail;
   if (name === 'occurred_at') return isNaN(new Date(t).getTime()) ? w.badDate : null;
-  if (name === 'ring_groups') return t.split(',').some((x) => x.trim().length > 500) ? w.tooLong(500) : null;
-  return t.length > 500 ? w.tooLong(500) : null;
+  if (name === 'ring_groups') return t.split(',').some((x) => bytes(x.trim()) > 500) ? w.tooLong(500) : null;
+  return bytes(t) > 500 ? w.tooLong(500) : null;
 }
 
 // The form's key for the field a desk error names: "fields.extension" → "extension",
@@ -142,7 +157,7 @@ export function NewCase(_props: { user: User }) {
   function validate(): Record<string, string> {
     const e: Record<string, string> = {};
     if (!subject.trim()) e.subject = w.isRequired;
-    else if (subject.trim().length > 300) e.subject = w.tooLong(300);
+    else if (bytes(subject.trim()) > 300) e.subject = w.tooLong(300);
     for (const s of shown) {
       const msg = checkValue(s.name, v[s.name] ?? '', w);
       if (msg) e[s.name] = msg;
@@ -150,7 +165,7 @@ export function NewCase(_props: { user: User }) {
     if (affected && !disruption) e.disruption = w.needBoth;
     if (disruption && !affected) e.affected = w.needBoth;
     if (overridden && !reason.trim()) e.reason = w.reasonRequired;
-    if (reason.length > 2000) e.reason = w.tooLong(2000);
+    if (bytes(reason.trim()) > 2000) e.reason = w.tooLong(2000);
     return Object.fromEntries(Object.entries(e).filter(([, x]) => x));
   }
 
