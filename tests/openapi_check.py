@@ -54,6 +54,8 @@ ROUTES = [
     ("put", "/api/v1/calendars/{name}"),
     ("get", "/api/v1/history"),
     ("get", "/api/v1/config"),
+    ("get", "/api/v1/canned-replies"),
+    ("put", "/api/v1/canned-replies"),
     ("get", "/api/v1/fields/{type}"),
     ("get", "/api/v1/severity-suggestion"),
     ("post", "/api/v1/accounts"),
