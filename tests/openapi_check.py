@@ -46,6 +46,8 @@ ROUTES = [
     ("post", "/api/v1/auth/password"),
     ("get", "/api/v1/me"),
     ("patch", "/api/v1/me"),
+    ("get", "/api/v1/me/views"),
+    ("put", "/api/v1/me/views"),
     ("get", "/api/v1/notifications"),
     ("get", "/api/v1/stream"),  # live updates (Server-Sent Events)
     ("get", "/api/v1/reports/sla"),
