@@ -73,6 +73,11 @@ export function Shell({ user, children }: { user: User; children: ComponentChild
           <a href="/cases" onClick={linkClick}>
             {m.queue}
           </a>
+          {(user.role === 'supervisor' || user.role === 'admin') && (
+            <a href="/dashboard" onClick={linkClick} data-testid="dashboard-link">
+              {m.dashboard}
+            </a>
+          )}
         </nav>
         <div class="spacer" />
         {user.role !== 'customer' && (

@@ -1,6 +1,6 @@
-import { render } from 'preact';
-import { useEffect } from 'preact/hooks';
-import { currentUser, restoreSession, setUnauthenticatedHandler } from './api';
+import { render, type ComponentType } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { currentUser, restoreSession, setUnauthenticatedHandler, type User } from './api';
 import { lang, messages } from './i18n';
 import { navigate, path } from './router';
 import { useSignal } from './signal';
@@ -17,6 +17,34 @@ setUnauthenticatedHandler(() => {
 });
 // The session cookie is HttpOnly: the desk says whether this browser is still signed in.
 void restoreSession();
+
+// The supervisor dashboard and its charting library are a chunk of their own, fetched the
+// first time /dashboard opens: the queue's first load never carries them (ADR 0004).
+let dashboardPage: Promise<ComponentType<{ user: User }>> | null = null;
+function Dashboard({ user }: { user: User }) {
+  const m = messages(useSignal(lang));
+  const [page, setPage] = useState<{ Page: ComponentType<{ user: User }> } | 'failed' | null>(null);
+  const allowed = user.role === 'supervisor' || user.role === 'admin';
+  useEffect(() => {
+    // Agents and customers have no dashboard (the API answers them 403): back to the queue,
+    // without fetching the page's chunk.
+    if (!allowed) {
+      navigate('/cases', true);
+      return;
+    }
+    dashboardPage ??= import('./pages/Dashboard').then((mod) => mod.default);
+    dashboardPage.then(
+      (Page) => setPage({ Page }),
+      () => {
+        dashboardPage = null;
+        setPage('failed');
+      },
+    );
+  }, []);
+  if (page === 'failed') return <p class="error" role="alert">{m.loadFailed}</p>;
+  if (!page) return <p class="muted" role="status">{m.loading}</p>;
+  return <page.Page user={user} />;
+}
 
 function App() {
   const p = useSignal(path);
@@ -42,6 +70,8 @@ function App() {
     <Shell user={user}>
       {pathname === '/password' ? (
         <ChangePassword />
+      ) : pathname === '/dashboard' ? (
+        <Dashboard user={user} />
       ) : pathname === '/new' && user.role !== 'customer' ? (
         <NewCase user={user} />
       ) : caseMatch ? (
