@@ -8,10 +8,11 @@
 // listeners refetch what they show through the API, which applies the reader's permissions
 // again. The hub itself knows nothing of transports.
 //
-// Several nodes: the hub is in-process. A PostgreSQL LISTEN/NOTIFY adapter (later, issue 6)
-// will NOTIFY this node's changes (a listener like any other) and publish the changes it
-// hears from the other nodes into this same hub, so streams need not know where a change
-// was committed. A CaseChanged is therefore plain data that survives a JSON round trip.
+// Several nodes: the hub is in-process. On PostgreSQL every change is NOTIFYed by the store
+// in its own transaction, and a listener (adapters/pg_store/pg_case_notifier.hpp) publishes
+// the changes it hears from the other nodes into this same hub, so streams need not know
+// where a change was committed. When that listener lost its connection for a while it
+// publishes a gap (CaseChanged::missed()): listeners refetch everything.
 //
 // Thread-safety: every method may be called from any thread. Listeners run on the
 // publishing thread, under the hub's lock (so none runs after unsubscribe() returns): they
@@ -38,6 +39,15 @@ struct CaseChanged {
   // The type of the change's first event that customers may see; empty when every event of
   // the change was internal (a note, an assignment): customers are not told of it at all.
   std::string public_kind;
+  // True: changes may have been missed (the link to the other nodes was down); every
+  // listener should refetch what it shows. The other members are empty.
+  bool gap = false;
+
+  static CaseChanged missed() {
+    CaseChanged c;
+    c.gap = true;
+    return c;
+  }
 };
 
 // The kinds of a change made of `events` (see CaseChanged::kind and public_kind).
@@ -48,7 +58,7 @@ struct ChangeKinds {
 ChangeKinds kinds_of(const std::vector<core::Event>& events);
 
 // Whether `reader` may be told of `change`: staff of every change; a customer only of a
-// change to a case of their own account with something they can see.
+// change to a case of their own account with something they can see. Everyone of a gap.
 bool may_hear(const core::Actor& reader, const CaseChanged& change);
 
 class CaseEvents {

@@ -38,6 +38,9 @@ int StreamLimits::open_for(int64_t user_id) const {
 
 std::string sse_message(const core::Actor& reader, const services::CaseChanged& change) {
   if (!services::may_hear(reader, change)) return {};
+  // Changes may have been missed (another node's were not heard for a while): the same
+  // `ready` a reconnection gets, and the console refetches.
+  if (change.gap) return "event: ready\ndata: {\"missed\":true}\n\n";
   const std::string& kind = reader.is_staff() ? change.kind : change.public_kind;
   core::Json j = {{"case", change.number}, {"version", change.version}, {"kind", kind}};
   return "data: " + j.dump() + "\n\n";

@@ -5,7 +5,8 @@
 // what it shows through the API. Privacy: services::may_hear (staff hear of every case, a
 // customer only of their account's cases and never of internal-only changes, whose kind is
 // never named to them). Every connection first gets `event: ready` (after a reconnect the
-// client refetches, having perhaps missed changes meanwhile) and a comment line every
+// client refetches, having perhaps missed changes meanwhile; sent again on an open stream when
+// changes of other nodes may have been missed, CaseChanged::gap) and a comment line every
 // heartbeat so that proxies keep it open; the stream ends when the session does.
 
 #include <chrono>

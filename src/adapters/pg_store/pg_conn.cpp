@@ -84,6 +84,8 @@ Res Conn::exec_once(const std::string& sql, const Params& p) {
 
 void Conn::run(const std::string& sql) { check(PQexec(c_, sql.c_str()), sql); }
 
+bool Conn::broken() const { return PQstatus(c_) != CONNECTION_OK; }
+
 void Conn::recover() {
   if (PQstatus(c_) != CONNECTION_OK) {
     // A new server session: the statements prepared on the old one are gone.
@@ -133,9 +135,10 @@ std::string conninfo_with_options(const std::string& url) {
   const bool is_url = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
   if (is_url) {
     const char sep = url.find('?') == std::string::npos ? '?' : '&';
-    return url + sep + "options=-c%20client_min_messages%3Dwarning&application_name=escala";
+    return url + sep +
+           "options=-c%20client_min_messages%3Dwarning&application_name=escala&connect_timeout=5";
   }
-  return url + " options='-c client_min_messages=warning' application_name=escala";
+  return url + " options='-c client_min_messages=warning' application_name=escala connect_timeout=5";
 }
 
 }  // namespace escala::adapters::pg

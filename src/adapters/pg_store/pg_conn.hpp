@@ -158,6 +158,9 @@ class Conn {
 
   // After a failure: rolls back an open transaction and reconnects a broken connection.
   void recover();
+  // Whether the connection to the server is lost (the server restarted or ended the
+  // session): recover() reconnects it.
+  bool broken() const;
 
  private:
   Res check(PGresult* r, const std::string& sql);
@@ -195,7 +198,8 @@ class Pool {
 };
 
 // A connection string for libpq from a URL (postgresql://…) or key=value pairs, with
-// NOTICEs silenced (libpq would print them to stderr).
+// NOTICEs silenced (libpq would print them to stderr) and connecting bounded to 5 s (a
+// database host that does not answer makes calls fail, not hang).
 std::string conninfo_with_options(const std::string& url);
 
 }  // namespace escala::adapters::pg

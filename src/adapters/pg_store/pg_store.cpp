@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "adapters/pg_store/pg_case_notifier.hpp"
 #include "adapters/pg_store/pg_conn.hpp"
 #include "adapters/pg_store/pg_group_commit.hpp"
 #include "adapters/pg_store/schema.hpp"
@@ -27,6 +28,18 @@ constexpr long long kMigrationLock = 0x65736361;
 Error db_error(const std::exception& e) {
   return make_error(ErrorCode::kUnavailable, std::string("database: ") + e.what());
 }
+
+// Whether a failure on `c` means the session is gone (the server restarted, shut down or
+// ended it), rather than that the statement was refused: the session's open transaction,
+// if any, died with it, uncommitted.
+bool session_lost(const Conn& c, const PgError& e) {
+  const std::string& s = e.sqlstate();
+  return c.broken() || s.rfind("08", 0) == 0 || s == "57P01" || s == "57P02" || s == "57P03";
+}
+
+// How many times a call runs again on a fresh connection after its session was lost: a
+// restarted database leaves every pooled connection broken, and each is found so once.
+constexpr int kReconnects = 2;
 
 std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
@@ -159,6 +172,7 @@ class PgStore::Impl {
  public:
   explicit Impl(const PgOptions& o)
       : conninfo(pg::conninfo_with_options(o.url)),
+        node_id(o.node_id),
         pool(conninfo, std::max(1, o.connections)) {
     int writers = o.create_writers;
     // For measurements: ESCALA_PG_CREATE_WRITERS=0 gives each creation its own transaction.
@@ -217,23 +231,35 @@ class PgStore::Impl {
 
   // Runs `fn` in a transaction on a pooled connection: committed when it returns ok,
   // rolled back when it returns an error or throws. Deadlocks and serialization failures
-  // run it again (so `fn` must reset what it collects); a unique violation that `fn` did
-  // not expect is kAlreadyExists.
+  // run it again (so `fn` must reset what it collects), and so does a session lost before
+  // the COMMIT was sent (nothing was committed; the released connection reconnects); a
+  // COMMIT that fails is reported as a failure, never run again (its outcome is unknown).
+  // A unique violation that `fn` did not expect is kAlreadyExists.
   template <typename F>
   Status tx(F&& fn) {
+    int reconnects = 0;
     for (int attempt = 0;; ++attempt) {
+      bool lost_before_commit = false;
       try {
         auto c = pool.lease();
-        c->run("BEGIN");
-        Status st = fn(*c);
-        if (!st.ok()) {
-          c->run("ROLLBACK");
-          return st;
+        bool committing = false;
+        try {
+          c->run("BEGIN");
+          Status st = fn(*c);
+          if (!st.ok()) {
+            c->run("ROLLBACK");
+            return st;
+          }
+          committing = true;
+          c->run("COMMIT");
+          return ok_status();
+        } catch (const PgError& e) {
+          lost_before_commit = !committing && session_lost(*c, e);
+          throw;
         }
-        c->run("COMMIT");
-        return ok_status();
       } catch (const PgError& e) {
-        // The lease rolled back on release.
+        // The lease rolled back (or reconnected) on release.
+        if (lost_before_commit && reconnects++ < kReconnects) continue;
         if ((e.sqlstate() == "40P01" || e.sqlstate() == "40001") && attempt < 8) continue;
         if (e.sqlstate() == "23505") return make_error(ErrorCode::kAlreadyExists, e.what());
         return db_error(e);
@@ -243,15 +269,43 @@ class PgStore::Impl {
     }
   }
 
-  // A read outside any transaction.
+  // A read outside any transaction (run again on a fresh connection when the session was
+  // lost).
   template <typename T, typename F>
   Result<T> read(F&& fn) {
-    try {
-      auto c = pool.lease();
-      return fn(*c);
-    } catch (const std::exception& e) {
-      return db_error(e);
+    for (int reconnects = 0;; ++reconnects) {
+      bool lost = false;
+      try {
+        auto c = pool.lease();
+        try {
+          return fn(*c);
+        } catch (const PgError& e) {
+          lost = session_lost(*c, e);
+          throw;
+        }
+      } catch (const std::exception& e) {
+        if (lost && reconnects < kReconnects) continue;
+        return db_error(e);
+      }
     }
+  }
+
+  // Tells the other nodes of committed case changes (pg_case_notifier.hpp): NOTIFY inside
+  // the change's transaction, delivered by PostgreSQL only if it commits. Nothing without
+  // a node id.
+  void announce(Conn& c, const core::Change& ch) const {
+    if (node_id.empty() || ch.events.empty()) return;
+    c.exec("SELECT pg_notify($1, $2)",
+           Params().text(kCaseChannel).text(to_payload(notice_of(node_id, ch.after, ch.events))));
+  }
+  void announce(Conn& c, const std::vector<core::Change>& changes) const {
+    if (node_id.empty()) return;
+    pg::ArrayLiteral payloads;
+    for (const auto& ch : changes)
+      if (!ch.events.empty()) payloads.text(to_payload(notice_of(node_id, ch.after, ch.events)));
+    if (payloads.size() == 0) return;
+    c.exec("SELECT pg_notify($1, p) FROM unnest($2::text[]) p",
+           Params().text(kCaseChannel).text(payloads.str()));
   }
 
   // ---- the parts of a change ----------------------------------------------------------
@@ -464,6 +518,7 @@ class PgStore::Impl {
       if (!change.ok()) return change.error();
       if (change->inbound) ESCALA_TRY(write_inbound(c, *change->inbound, id));
       insert_case(c, *change);
+      announce(c, *change);
       out = std::move(change->after);
       return ok_status();
     });
@@ -505,7 +560,10 @@ class PgStore::Impl {
         changes.push_back(std::move(change).value());
         stored.push_back(j);
       }
-      if (!changes.empty()) insert_cases(c, changes);
+      if (!changes.empty()) {
+        insert_cases(c, changes);
+        announce(c, changes);
+      }
       committing = true;
       c.run("COMMIT");
     } catch (const std::exception& e) {
@@ -606,6 +664,7 @@ class PgStore::Impl {
   }
 
   std::string conninfo;
+  std::string node_id;  // PgOptions::node_id
   pg::Pool pool;
   int version = 0;
   // Last: destroyed first, so the writers finish (and may still use the pool) before the
@@ -647,6 +706,7 @@ Result<core::Case> PgStore::update(int64_t id, const ports::CaseMutator& mutate)
     }
     if (change->inbound) ESCALA_TRY(Impl::write_inbound(c, *change->inbound, id));
     Impl::update_case(c, **current, *change);
+    impl_->announce(c, *change);
     out = std::move(change->after);
     return ok_status();
   });

@@ -16,6 +16,13 @@
 // one by one; a batch whose COMMIT fails (outcome unknown) fails every member, so nothing is
 // acknowledged that was not committed, and nothing is written twice.
 //
+// Connections: a connection that broke (the database restarted, the backend was ended) is
+// reopened when it goes back to the pool, and a transaction whose connection was found
+// broken before its COMMIT was sent (nothing of it can have been committed) runs again on a
+// fresh connection, once; a read likewise. While the database is down every call answers
+// kUnavailable within libpq's connect_timeout (5 s; at once on loopback), never hangs, and
+// a COMMIT whose answer was lost is never reported as success (nor run again).
+//
 // Numbering: unique, taken in queue order, but concurrent creations (two writers, several
 // nodes) may commit in another order, and a creation that fails after taking its number
 // (the database fails, or a batch is rolled back) leaves a gap.
@@ -36,6 +43,10 @@ struct PgOptions {
   // while the other waits for its commit to be flushed (+20 % on 2 cores, BENCHMARKS.md).
   int create_writers = 2;
   int max_batch = 256;
+  // Several nodes: this node's name. When set, every case change NOTIFYs the other nodes
+  // (pg_case_notifier.hpp, kCaseChannel) inside its own transaction, so a change is
+  // announced exactly when it commits. Empty (tools such as migrate and export): silent.
+  std::string node_id;
 };
 
 class PgStore final : public ports::DeskStore {

@@ -11,11 +11,13 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <set>
 #include <thread>
 
 #include "adapters/http_api/api.hpp"
 #include "adapters/http_api/browser_session.hpp"
+#include "adapters/pg_store/pg_case_notifier.hpp"
 #include "adapters/pg_store/pg_leader_lock.hpp"
 #include "adapters/pg_store/pg_store.hpp"
 #include "adapters/sqlite_store/sqlite_store.hpp"
@@ -47,6 +49,7 @@ Result<OpenedDesk> open_desk(const DeskLocation& where) {
   if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
     adapters::PgOptions opt;
     opt.url = url;
+    opt.node_id = where.node_id;
     auto store = adapters::PgStore::open(opt);
     if (!store.ok()) return store.error();
     OpenedDesk desk;
@@ -209,6 +212,13 @@ int serve(const ServeOptions& options) {
   }
   DeskLocation where = options.where;
   where.synchronous_full = config->synchronous_full;
+  {
+    // This process's name among the nodes (live updates tell whose change they carry).
+    std::random_device rd;
+    char id[17];
+    std::snprintf(id, sizeof id, "%08x%08x", rd(), rd());
+    where.node_id = id;
+  }
   // One server per data directory (its ports.json, spool and mailgate secret; with SQLite
   // also the database, whose single writer owns the numbering). Several nodes on one
   // PostgreSQL each have their own. The lock goes with the process (also on kill -9).
@@ -268,6 +278,25 @@ int serve(const ServeOptions& options) {
   services::CaseEvents case_events;
   cases.set_change_listener(
       [&case_events](const services::CaseChanged& change) { case_events.publish(change); });
+  // Several nodes (PostgreSQL): the store NOTIFYs this node's changes as they commit; this
+  // listener publishes the other nodes' into the same hub, and a gap after it reconnected.
+  std::unique_ptr<adapters::PgCaseListener> other_nodes;
+  if (!store.single_node()) {
+    other_nodes = std::make_unique<adapters::PgCaseListener>(
+        adapters::PgListenerOptions{.url = where.db_url, .node_id = where.node_id},
+        [&cases, &case_events](const adapters::CaseNotice& n) {
+          core::Case k;
+          k.id = n.case_id;
+          case_events.publish(services::CaseChanged{n.case_id, cases.number_of(k), n.account,
+                                                    n.version, n.kind, n.public_kind});
+        },
+        [&case_events] {
+          spdlog::info("live updates: listening to the other nodes again; consoles refetch");
+          case_events.publish(services::CaseChanged::missed());
+        });
+    other_nodes->start();
+    spdlog::info("live updates: node {} on channel {}", where.node_id, adapters::kCaseChannel);
+  }
   services::DirectoryService directory(store, **crypto, clock);
   directory.set_staff_listener([&cases] { cases.forget_staff(); });
   directory.set_calendar_check([&calendars](const std::string& name) {
@@ -550,6 +579,7 @@ int serve(const ServeOptions& options) {
   for (auto& t : outbox_threads) t.join();
   scheduler.stop();
   scheduler_thread.join();
+  if (other_nodes) other_nodes->stop();
   // run() returned because of stop(): make sure the signal thread ends too.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();

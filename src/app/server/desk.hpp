@@ -17,6 +17,9 @@ struct DeskLocation {
   std::string data_dir = "./data";
   std::string db_url;  // empty or sqlite:PATH: SQLite (in data_dir); postgresql://…: PostgreSQL
   bool synchronous_full = true;
+  // PostgreSQL, `serve`: this node's name; every case change is announced to the other
+  // nodes under it (PgOptions::node_id). Empty (the tools): nothing is announced.
+  std::string node_id;
 };
 
 struct OpenedDesk {
