@@ -178,6 +178,9 @@ class PgStore::Impl {
     // For measurements: ESCALA_PG_CREATE_WRITERS=0 gives each creation its own transaction.
     if (const char* env = std::getenv("ESCALA_PG_CREATE_WRITERS"); env && *env)
       writers = std::atoi(env);
+    // For measurements: ESCALA_PG_NOTIFY=0 announces nothing to the other nodes.
+    if (const char* env = std::getenv("ESCALA_PG_NOTIFY"); env && std::string(env) == "0")
+      node_id.clear();
     if (writers > 0)
       creates = std::make_unique<pg::GroupCommit<CreateJob>>(
           writers, o.max_batch, 10'000,
