@@ -7,8 +7,9 @@ work.
   printed); a node's own stream hears its own change once, not twice.
 - One node while PostgreSQL is stopped (`pg_ctl stop -m fast`) and started again on the
   same port: requests during the outage get a clear 503 within a bounded time, the node
-  serves again without being restarted, and every case acknowledged with 201 before,
-  during and after is present exactly once.
+  serves again without being restarted, every case acknowledged with 201 before, during
+  and after is present exactly once, and an open stream is told to refetch (a second
+  `event: ready`), since other nodes' changes may have been missed meanwhile.
 
 Standard library only; needs root (PostgreSQL runs as its own user).
 """
@@ -190,6 +191,10 @@ class DatabaseRestart(unittest.TestCase):
                 if status != 201:
                     time.sleep(0.05)
 
+        # A console's stream: told to refetch once the node listens to the database again.
+        console = Stream(self.nodes[0].port, token=self.token)
+        self.addCleanup(console.close)
+        self.assertIn("event: ready", console.next_block() or "")
         workers = [threading.Thread(target=load, args=(w,)) for w in range(4)]
         for w in workers:
             w.start()
@@ -230,6 +235,18 @@ class DatabaseRestart(unittest.TestCase):
                 self.assertGreater(len(acked), at_start, "no 201 within 10 s of the restart")
             print(f"\ndatabase restart: outage {started - stopped:.2f} s; first 201 "
                   f"{reconnect * 1000:.0f} ms after pg_ctl start returned", file=sys.stderr)
+            # The stream outlived the outage and says changes may have been missed.
+            deadline = time.monotonic() + 10
+            told = None
+            while told is None and time.monotonic() < deadline:
+                block = console.next_block(max(0.0, deadline - time.monotonic()))
+                if block is None:
+                    break
+                if "event: ready" in block:
+                    told = time.monotonic() - started
+            self.assertIsNotNone(told, "the open stream was not told to refetch")
+            print(f"open stream told to refetch {told * 1000:.0f} ms after pg_ctl start "
+                  f"returned", file=sys.stderr)
             time.sleep(1.0)
         finally:
             stop.set()
