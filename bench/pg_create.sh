@@ -10,6 +10,7 @@
 #        SYNC=on|off (synchronous_commit; off only to show what it would give)
 #        TSV=simple (the search column of migrations 1-6 instead of Spanish + English)
 #        ESCALA_PG_CREATE_WRITERS=0 (passed to the servers: a transaction per creation)
+#        STATS=1 (pg_stat_statements: the statements by total time, after each run)
 #        OUT=/tmp/escala-pg-bench  PG_BIN=/usr/lib/postgresql/15/bin
 # Needs root (PostgreSQL runs as the postgres user). Stops what it started, by PID.
 set -euo pipefail
@@ -25,6 +26,9 @@ WARMUP=${WARMUP:-3}
 REPEAT=${REPEAT:-3}
 SYNC=${SYNC:-on}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+STATS=${STATS:-0}
+STATS_OPTS=""
+[[ "$STATS" == 1 ]] && STATS_OPTS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c track_io_timing=on"
 OUT=${OUT:-/tmp/escala-pg-bench}
 EMAIL=bench@escala.test
 PASSWORD=bench-password-1
@@ -49,7 +53,7 @@ as_pg "$PG_BIN/initdb" -D "$PGDIR/data" -U postgres -A trust -E UTF8 --locale=C.
 as_pg "$PG_BIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w -o "-p $PORT \
   -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PGDIR -c max_connections=200 \
   -c fsync=on -c synchronous_commit=$SYNC -c shared_buffers=1GB -c max_wal_size=8GB \
-  -c checkpoint_timeout=30min" start >/dev/null
+  -c checkpoint_timeout=30min $STATS_OPTS" start >/dev/null
 URL="postgresql://postgres@127.0.0.1:$PORT/postgres"
 echo "# PostgreSQL on 127.0.0.1:$PORT (synchronous_commit=$SYNC), $NODES node(s), $CONNECTIONS connections"
 
@@ -141,6 +145,15 @@ print(f"run {run}: {tput:,.0f} cases/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms, erro
       f"loadgen {100*lg/t/ncpu:.0f}%, others {100*others/t/ncpu:.0f}%; "
       f"per case: escala {1e6*srv/max(1,acks):.0f} us, postgres {1e6*pg/max(1,acks):.0f} us CPU")
 EOF
+  if [[ "$STATS" == 1 ]]; then
+    # Execution time only (not parse/plan); per call and per creation (acknowledged ones).
+    as_pg "$PG_BIN/psql" -h "$PGDIR" -p "$PORT" -U postgres -q "$db" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+      -c "SELECT calls, round(total_exec_time::numeric, 0) AS total_ms,
+                 round((1000 * mean_exec_time)::numeric, 0) AS mean_us, rows,
+                 left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
+          FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '$db')
+          ORDER BY total_exec_time DESC LIMIT 25"
+  fi
   for p in "${SERVER_PIDS[@]}"; do kill "$p"; done
   for p in "${SERVER_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   SERVER_PIDS=()

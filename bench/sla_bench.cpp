@@ -115,7 +115,10 @@ int main(int argc, char** argv) {
 
   // ---- 1. a calendar edit under N running clocks ----------------------------------------
   services::SlaScheduler scheduler(store, cases, calendars, clock);
-  cases.set_timer_listener([&] { scheduler.poke(); });
+  cases.set_timer_listener([&](const std::optional<services::CaseService::TimerHint>& t) {
+    if (t) scheduler.poke(t->calendar, t->mark);
+    else scheduler.poke();
+  });
   services::ConfigService config(store, calendars, cases, clock);
   const core::Actor admin{1, core::Role::kAdmin, 3, "", "Bench"};
   auto old_support = calendars.find("support");

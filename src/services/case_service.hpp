@@ -62,11 +62,15 @@ class CaseService {
   // Records the SLA warnings and breaches of case `id` due at `now`, as the system.
   // True when something was recorded.
   Result<bool> fire_sla_timers(int64_t id, Instant now);
-  // Called after every change that sets an SLA timer, and after a calendar edit, so a
-  // waiting scheduler can plan again. Set once, before serving.
-  void set_timer_listener(std::function<void()> listener) {
-    timer_listener_ = std::move(listener);
-  }
+  // Called after every change that sets an SLA timer (with that timer: its calendar and
+  // mark), and after a calendar edit (with nothing: every instant may have moved), so a
+  // waiting scheduler can plan again. Set once, before serving; must be quick.
+  struct TimerHint {
+    std::string calendar;
+    Millis mark{0};
+  };
+  using TimerListener = std::function<void(const std::optional<TimerHint>&)>;
+  void set_timer_listener(TimerListener listener) { timer_listener_ = std::move(listener); }
 
   // Called inside every case change, before it is stored, so that channels can add what
   // the change causes (e.g. the email to the customer) to the same transaction. Set once,
@@ -84,7 +88,8 @@ class CaseService {
   }
   // Tells the timer listener about a case's next SLA timer (for changes made elsewhere).
   void note_timer(const core::Case& c) {
-    if (timer_listener_ && c.sla.next_timer_mark) timer_listener_();
+    if (timer_listener_ && c.sla.next_timer_mark)
+      timer_listener_(TimerHint{c.sla.calendar, *c.sla.next_timer_mark});
   }
   // Called after every committed change of a case (opened, changed, SLA timer fired, mail
   // received), e.g. to publish it to live listeners (CaseEvents). Set once, before serving;
@@ -97,7 +102,7 @@ class CaseService {
   void note_changed(const core::Case& after, const ChangeKinds& kinds) const;
   // Tells the timer listener that a calendar changed: the instants of the timers on it moved.
   void note_calendar_changed() {
-    if (timer_listener_) timer_listener_();
+    if (timer_listener_) timer_listener_(std::nullopt);
   }
   // Drops the cached staff list: the next rule or notification re-reads it (called when
   // this node changes a user; changes made on other nodes are seen within seconds).
@@ -155,7 +160,7 @@ class CaseService {
   const ports::Clock& clock_;
   core::CasePolicy policy_;
   std::string prefix_;
-  std::function<void()> timer_listener_;
+  TimerListener timer_listener_;
   ChangeDecorator decorator_;
   std::function<void()> mail_listener_;
   std::function<void(const CaseChanged&)> change_listener_;

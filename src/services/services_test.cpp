@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "fakes/fake_crypto.hpp"
 #include "fakes/memory_store.hpp"
 #include "services/auth_service.hpp"
@@ -279,6 +282,54 @@ TEST_F(ServicesTest, SchedulerFiresEachTimerOnceAtItsInstant) {
   EXPECT_FALSE(scheduler.next_due()->has_value());
 }
 
+// A new timer wakes the waiting scheduler only when it falls due before the instant it
+// waits for: a stream of new cases must not make it re-read the store after every one
+// (under load that was two queries per group commit on PostgreSQL). A calendar edit always
+// wakes it.
+TEST_F(ServicesTest, SchedulerWakesOnlyForATimerBeforeItsPlan) {
+  core::OpenCaseInput in;
+  in.type = core::CaseType::kRequest;
+  in.subject = "Caída total";
+  in.account = "ACME";
+  in.impact = core::Impact{"all", "outage"};  // S1: 1 h response on 24x7
+  auto c = cases_.open(agent_, in);
+  ASSERT_TRUE(c.ok());
+  CasePatch take;  // assigned, so the "unassigned" rule sets no earlier timer
+  take.set_assignee = true;
+  take.assignee = agent_.user_id;
+  ASSERT_TRUE(cases_.patch(agent_, cases_.number_of(*c), take).ok());
+  SlaScheduler scheduler(store_, cases_, calendars_, clock_);
+  // Before run() has planned anything, any timer wakes it.
+  EXPECT_TRUE(scheduler.poke("24x7", *calendars_.mark("24x7", clock_.now() + Seconds{3600})));
+  const Instant warning = clock_.now() + Seconds{45 * 60};
+  std::thread loop([&] { scheduler.run(std::chrono::hours(1)); });
+  struct Joiner {
+    SlaScheduler& s;
+    std::thread& t;
+    ~Joiner() {
+      s.stop();
+      t.join();
+    }
+  } joiner{scheduler, loop};
+  auto wait_until = [](auto done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    return done();
+  };
+  ASSERT_TRUE(wait_until([&] { return scheduler.planned() == warning; }));
+  const int64_t rounds = scheduler.rounds();
+  EXPECT_FALSE(scheduler.poke("24x7", *calendars_.mark("24x7", warning + Seconds{60})));
+  EXPECT_FALSE(scheduler.poke("24x7", *calendars_.mark("24x7", warning)));
+  EXPECT_EQ(scheduler.planned(), warning);
+  EXPECT_TRUE(scheduler.poke("24x7", *calendars_.mark("24x7", warning - Seconds{1})));
+  EXPECT_TRUE(wait_until([&] { return scheduler.rounds() > rounds; }));
+  // It planned again from the store (the earlier timer was only a hint: no case has it).
+  EXPECT_TRUE(wait_until([&] { return scheduler.planned() == warning; }));
+  const int64_t after_hint = scheduler.rounds();
+  scheduler.poke();  // e.g. a calendar edit
+  EXPECT_TRUE(wait_until([&] { return scheduler.rounds() > after_hint; }));
+}
+
 // A calendar edit rewrites no case: the case keeps its timer mark, and the scheduler's
 // next instant moves to where that mark falls on the new hours.
 TEST_F(ServicesTest, ACalendarEditMovesTimersWithoutRewritingCases) {
@@ -408,8 +459,11 @@ TEST_F(ServicesTest, StaffChangesReachTheNextRuleAtOnce) {
   // Quiet from now on: the next S1 warning reaches nobody quiet.
   auto users = store_.list_users(0, 100);
   ASSERT_TRUE(users.ok());
-  for (const auto& u : *users)
-    if (u.id == on_call.user_id) ASSERT_TRUE(directory_.set_quiet(u, true).ok());
+  for (const auto& u : *users) {
+    if (u.id == on_call.user_id) {
+      ASSERT_TRUE(directory_.set_quiet(u, true).ok());
+    }
+  }
   ASSERT_TRUE(cases_.open(agent_, in).ok());
   EXPECT_EQ(cases_.notifications(on_call, 0, 100)->size(), 1u);
 }

@@ -53,6 +53,8 @@ void SlaScheduler::run(std::chrono::milliseconds max_wait) {
       std::lock_guard lock(mu_);
       if (stopped_) return;
       poked_ = false;
+      planned_.reset();  // a timer set while this round plans wakes the next one
+      ++rounds_;
     }
     if (before_round_) before_round_();
     (void)fire_due();  // a database error is retried on the next round
@@ -63,6 +65,8 @@ void SlaScheduler::run(std::chrono::milliseconds max_wait) {
       wait = std::clamp(until, std::chrono::milliseconds(0), max_wait);
     }
     std::unique_lock lock(mu_);
+    // After a store error, nothing is known: every new timer wakes the loop.
+    if (next.ok()) planned_ = *next;
     cv_.wait_for(lock, wait, [&] { return stopped_ || poked_; });
   }
 }
@@ -73,6 +77,27 @@ void SlaScheduler::poke() {
     poked_ = true;
   }
   cv_.notify_one();
+}
+
+bool SlaScheduler::poke(const std::string& calendar, Millis mark) {
+  const std::optional<Instant> at = calendars_.at_mark(calendar, mark);
+  {
+    std::lock_guard lock(mu_);
+    if (at && planned_ && *at >= *planned_) return false;  // it wakes by then anyway
+    poked_ = true;
+  }
+  cv_.notify_one();
+  return true;
+}
+
+int64_t SlaScheduler::rounds() const {
+  std::lock_guard lock(mu_);
+  return rounds_;
+}
+
+std::optional<Instant> SlaScheduler::planned() const {
+  std::lock_guard lock(mu_);
+  return planned_;
 }
 
 void SlaScheduler::stop() {

@@ -34,8 +34,17 @@ class SlaScheduler {
   // at most `max_wait` at a time, so a clock that jumps (tests) or a timer written by
   // another process is noticed within that bound; poke() wakes it at once.
   void run(std::chrono::milliseconds max_wait = std::chrono::milliseconds(1000));
+  // Plans again at once (e.g. a calendar changed: every instant may have moved).
   void poke();
+  // A case's timer was set at `mark` of `calendar`: wakes the loop only when that falls due
+  // before the instant it waits for, so that a stream of new cases (whose timers mostly fall
+  // due after the earliest one) does not make it re-read the store after every change.
+  // True when it woke the loop.
+  bool poke(const std::string& calendar, Millis mark);
   void stop();
+  // How many rounds run() has begun, and the instant it waits for (for tests).
+  int64_t rounds() const;
+  std::optional<Instant> planned() const;
   // Called at the start of every round of run() (at least once per `max_wait`), e.g. to
   // pick up calendar edits made by other nodes. Set before run().
   void set_before_round(std::function<void()> f) { before_round_ = std::move(f); }
@@ -45,11 +54,15 @@ class SlaScheduler {
   CaseService& cases_;
   const CalendarSet& calendars_;
   const ports::Clock& clock_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::function<void()> before_round_;
   bool poked_ = false;    // GUARDED_BY(mu_)
   bool stopped_ = false;  // GUARDED_BY(mu_)
+  // The due instant run() waits for; empty while it plans or when no timer is set (then
+  // any new timer wakes it).
+  std::optional<Instant> planned_;  // GUARDED_BY(mu_)
+  int64_t rounds_ = 0;              // GUARDED_BY(mu_)
 };
 
 }  // namespace escala::services

@@ -309,7 +309,10 @@ int serve(const ServeOptions& options) {
   api_options.max_json_body = config->max_json_body;
   api_options.openapi_json = openapi_document();
   services::SlaScheduler scheduler(store, cases, calendars, clock);
-  cases.set_timer_listener([&scheduler] { scheduler.poke(); });
+  cases.set_timer_listener([&scheduler](const std::optional<services::CaseService::TimerHint>& t) {
+    if (t) scheduler.poke(t->calendar, t->mark);
+    else scheduler.poke();
+  });
   // A desk upgraded from a version that kept SLA timers as instants gives them marks once.
   if (auto legacy = cases.derive_legacy_timers(); !legacy.ok()) {
     spdlog::critical("cannot convert the SLA timers: {}", legacy.error().message);
