@@ -10,6 +10,7 @@
 #        SYNC=on|off (synchronous_commit; off only to show what it would give)
 #        TSV=simple (the search column of migrations 1-6 instead of Spanish + English)
 #        ESCALA_PG_CREATE_WRITERS=0 (passed to the servers: a transaction per creation)
+#        SERVER_PRELOAD=/path/lib.so (LD_PRELOAD of the servers, e.g. another malloc)
 #        STATS=1 (pg_stat_statements: the statements by total time, after each run)
 #        OUT=/tmp/escala-pg-bench  PG_BIN=/usr/lib/postgresql/15/bin
 # Needs root (PostgreSQL runs as the postgres user). Stops what it started, by PID.
@@ -97,7 +98,7 @@ for run in $(seq 1 "$REPEAT"); do
     --role admin --password "$PASSWORD" >/dev/null
   SERVER_PIDS=()
   for d in "${dirs[@]}"; do
-    "$ESCALA" serve --data-dir "$d" --db "$dburl" --http 127.0.0.1:0 >"$d/server.log" 2>&1 &
+    env ${SERVER_PRELOAD:+LD_PRELOAD=$SERVER_PRELOAD} "$ESCALA" serve --data-dir "$d" --db "$dburl" --http 127.0.0.1:0 >"$d/server.log" 2>&1 &
     SERVER_PIDS+=($!)
   done
   for d in "${dirs[@]}"; do

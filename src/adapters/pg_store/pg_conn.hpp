@@ -39,6 +39,18 @@ class PgError : public std::runtime_error {
   std::string sqlstate_;
 };
 
+// A statement of a pipeline failed: `index` is its place in the pipeline (Conn::write's
+// answer), or -1 when the connection broke and which statement ran is unknown.
+class PipelineError : public PgError {
+ public:
+  PipelineError(const std::string& message, std::string sqlstate, int index)
+      : PgError(message, std::move(sqlstate)), index_(index) {}
+  int index() const { return index_; }
+
+ private:
+  int index_;
+};
+
 // Bound parameters, $1 upwards. Values are copied, so temporaries are fine.
 class Params {
  public:
@@ -156,6 +168,17 @@ class Conn {
   // Runs a parameterless command or script (BEGIN, COMMIT, DDL).
   void run(const std::string& sql);
 
+  // Pipeline mode (libpq): between pipeline_begin() and pipeline_sync(), write() sends a
+  // statement without waiting for it, so many statements cost one round trip. Outside a
+  // pipeline, write() runs the statement like exec(). pipeline_sync() waits for every
+  // result and throws the first error as PipelineError (the server skipped what followed
+  // it). A statement is prepared (one round trip) the first time this connection sees it.
+  void pipeline_begin();
+  // Returns the statement's index in the pipeline (0 upwards), or -1 outside a pipeline.
+  int write(const std::string& sql, const Params& params = {});
+  void pipeline_sync();
+  bool pipelining() const { return pipelined_ >= 0; }
+
   // After a failure: rolls back an open transaction and reconnects a broken connection.
   void recover();
   // Whether the connection to the server is lost (the server restarted or ended the
@@ -164,7 +187,14 @@ class Conn {
 
  private:
   Res check(PGresult* r, const std::string& sql);
+  const std::string& prepare(const std::string& sql);
   PGconn* c_;
+  int pipelined_ = -1;  // statements sent in the open pipeline, -1 when none is open
+  struct Sent {
+    std::string sql;
+    bool prepare;  // a PQsendPrepare, not a statement
+  };
+  std::vector<Sent> pipeline_;  // what the open pipeline sent, in order
   std::unordered_map<std::string, std::string> prepared_;  // SQL -> statement name
 };
 

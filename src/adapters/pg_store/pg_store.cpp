@@ -307,7 +307,7 @@ class PgStore::Impl {
     for (const auto& ch : changes)
       if (!ch.events.empty()) payloads.text(to_payload(notice_of(node_id, ch.after, ch.events)));
     if (payloads.size() == 0) return;
-    c.exec("SELECT pg_notify($1, p) FROM unnest($2::text[]) p",
+    c.write("SELECT pg_notify($1, p) FROM unnest($2::text[]) p",
            Params().text(kCaseChannel).text(payloads.str()));
   }
 
@@ -315,7 +315,7 @@ class PgStore::Impl {
 
   static void write_events(Conn& c, const std::vector<core::Event>& events) {
     for (const auto& e : events)
-      c.exec("INSERT INTO events(case_id, seq, type, at, actor_id, actor_name, actor_role,"
+      c.write("INSERT INTO events(case_id, seq, type, at, actor_id, actor_name, actor_role,"
              " internal, data) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9)",
              Params()
                  .i64(e.case_id)
@@ -331,7 +331,7 @@ class PgStore::Impl {
 
   static void write_billable(Conn& c, const std::optional<core::BillableItem>& b) {
     if (!b) return;
-    c.exec("INSERT INTO billable_items(account, case_id, kind, description, amount_cents,"
+    c.write("INSERT INTO billable_items(account, case_id, kind, description, amount_cents,"
            " currency, at) VALUES($1, $2, $3, $4, $5, $6, $7)",
            Params()
                .text(b->account)
@@ -345,7 +345,7 @@ class PgStore::Impl {
 
   static void write_notifications(Conn& c, const std::vector<core::Notification>& ns) {
     for (const auto& n : ns)
-      c.exec("INSERT INTO notifications(user_id, case_id, kind, subject, body, created_at)"
+      c.write("INSERT INTO notifications(user_id, case_id, kind, subject, body, created_at)"
              " VALUES($1, $2, $3, $4, $5, $6)",
              Params()
                  .i64(n.user_id)
@@ -358,7 +358,7 @@ class PgStore::Impl {
 
   static void put_blob(Conn& c, const core::StoredBlob& b) {
     const std::string data = b.data ? *b.data : std::string();
-    c.exec("INSERT INTO blobs(sha256, size, data) VALUES($1, $2, $3)"
+    c.write("INSERT INTO blobs(sha256, size, data) VALUES($1, $2, $3)"
            " ON CONFLICT (sha256) DO NOTHING",
            Params().text(b.sha256).i64(static_cast<long long>(data.size())).bytes(data));
   }
@@ -390,7 +390,7 @@ class PgStore::Impl {
   static void write_outbox(Conn& c, const std::vector<core::OutboxMessage>& out,
                            int64_t case_id) {
     for (const auto& m : out)
-      c.exec("INSERT INTO outbox(case_id, kind, envelope_from, recipients, first_recipient,"
+      c.write("INSERT INTO outbox(case_id, kind, envelope_from, recipients, first_recipient,"
              " mail, automatic, status, attempts, next_attempt_at, last_error, created_at)"
              " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
              Params()
@@ -413,7 +413,7 @@ class PgStore::Impl {
     const int64_t case_id = ch.after.id;
     for (const auto& b : ch.blobs) put_blob(c, b);
     for (const auto& id : ch.thread_ids)
-      c.exec("INSERT INTO mail_threads(message_id, case_id) VALUES($1, $2)"
+      c.write("INSERT INTO mail_threads(message_id, case_id) VALUES($1, $2)"
              " ON CONFLICT (message_id) DO UPDATE SET case_id = excluded.case_id",
              Params().text(id).i64(case_id));
     write_outbox(c, ch.outbox, case_id);
@@ -530,22 +530,23 @@ class PgStore::Impl {
   }
 
   // Runs on a writer thread: numbers for the whole batch in one statement, the builders in
-  // queue order (a failed builder's number goes to the next one), the rows in multi-row
-  // statements, one COMMIT.
+  // queue order (a failed builder's number goes to the next one), then the rows in
+  // multi-row statements, the NOTIFY and the COMMIT in one pipeline: two round trips.
   void run_create_batch(std::unique_ptr<Conn>& conn, const std::vector<CreateJob*>& jobs) {
-    bool committing = false;
+    int commit_at = -2;  // the COMMIT's place in the pipeline, once sent
     std::vector<CreateJob*> stored;
     std::vector<core::Change> changes;
     try {
       if (!conn) conn = std::make_unique<Conn>(conninfo);
       Conn& c = *conn;
-      c.run("BEGIN");
+      // The numbers first, outside the transaction (a sequence is not transactional).
       auto r = c.exec("SELECT nextval('case_numbers') FROM generate_series(1, $1)",
                       Params().i64(static_cast<long long>(jobs.size())));
       std::vector<int64_t> numbers;
       for (int i = 0; i < r.rows(); ++i) numbers.push_back(r.i64(i, 0));
       std::sort(numbers.begin(), numbers.end());
       changes.reserve(jobs.size());
+      bool begun = false;  // a mail's ledger entry needs its answer: it is written first
       for (CreateJob* j : jobs) {
         const int64_t id = numbers[changes.size()];
         auto change = (*j->build)(id);
@@ -554,6 +555,8 @@ class PgStore::Impl {
           continue;
         }
         if (change->inbound) {
+          if (!begun) c.run("BEGIN");
+          begun = true;
           auto st = write_inbound(c, *change->inbound, id);
           if (!st.ok()) {
             j->result = st.error();
@@ -563,16 +566,19 @@ class PgStore::Impl {
         changes.push_back(std::move(change).value());
         stored.push_back(j);
       }
+      c.pipeline_begin();
+      if (!begun) c.write("BEGIN");
       if (!changes.empty()) {
         insert_cases(c, changes);
         announce(c, changes);
       }
-      committing = true;
-      c.run("COMMIT");
+      commit_at = c.write("COMMIT");
+      c.pipeline_sync();
     } catch (const std::exception& e) {
       if (conn) conn->recover();
-      if (committing) {
-        // The outcome of a failed COMMIT is unknown: acknowledge nothing, repeat nothing.
+      const auto* failed = dynamic_cast<const pg::PipelineError*>(&e);
+      if (failed && commit_at >= 0 && (failed->index() < 0 || failed->index() == commit_at)) {
+        // The outcome of the COMMIT is unknown: acknowledge nothing, repeat nothing.
         for (CreateJob* j : stored) j->result = db_error(e);
       } else {
         // Rolled back: nothing of the batch is stored. Each creation alone, so one bad
@@ -623,7 +629,7 @@ class PgStore::Impl {
         e_data.text(dump(e.data));
       }
     }
-    c.exec("INSERT INTO cases(id, type, status, level, severity, account, assignee_id,"
+    c.write("INSERT INTO cases(id, type, status, level, severity, account, assignee_id,"
            " created_at, updated_at, doc, sla_calendar, sla_mark) SELECT * FROM"
            " unnest($1::bigint[], $2::text[], $3::text[], $4::integer[], $5::text[],"
            " $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::text[], $11::text[],"
@@ -641,12 +647,12 @@ class PgStore::Impl {
                .text(doc.str())
                .text(sla_calendar.str())
                .text(sla_mark.str()));
-    c.exec("INSERT INTO case_text(case_id, subject, body, messages)"
+    c.write("INSERT INTO case_text(case_id, subject, body, messages)"
            " SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])",
            Params().text(t_id.str()).text(t_subject.str()).text(t_body.str()).text(
                t_messages.str()));
     if (e_case.size() > 0)
-      c.exec("INSERT INTO events(case_id, seq, type, at, actor_id, actor_name, actor_role,"
+      c.write("INSERT INTO events(case_id, seq, type, at, actor_id, actor_name, actor_role,"
              " internal, data) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[],"
              " $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::boolean[], $9::text[])",
              Params()
