@@ -11,6 +11,7 @@
 #        TSV=simple (the search column of migrations 1-6 instead of Spanish + English)
 #        ESCALA_PG_CREATE_WRITERS=0 (passed to the servers: a transaction per creation)
 #        SERVER_PRELOAD=/path/lib.so (LD_PRELOAD of the servers, e.g. another malloc)
+#        AFTER_MIGRATE_SQL='…' (run on each run's database after `escala migrate`: experiments)
 #        STATS=1 (pg_stat_statements: the statements by total time, after each run)
 #        OUT=/tmp/escala-pg-bench  PG_BIN=/usr/lib/postgresql/15/bin
 # Needs root (PostgreSQL runs as the postgres user). Stops what it started, by PID.
@@ -93,6 +94,9 @@ for run in $(seq 1 "$REPEAT"); do
       ALTER TABLE case_text ADD COLUMN tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple'::regconfig,
       escala_search_text(subject || ' ' || body || ' ' || messages))) STORED;
       CREATE INDEX case_text_tsv ON case_text USING gin(tsv)" "$db"
+  fi
+  if [[ -n "${AFTER_MIGRATE_SQL:-}" ]]; then  # an experiment on the schema, e.g. an index option
+    as_pg "$PG_BIN/psql" -h "$PGDIR" -p "$PORT" -U postgres -qc "$AFTER_MIGRATE_SQL" "$db"
   fi
   "$ESCALA" user add --data-dir "${dirs[0]}" --db "$dburl" --email "$EMAIL" --name Bench \
     --role admin --password "$PASSWORD" >/dev/null
