@@ -3,117 +3,24 @@
 //
 //   node tests/browser/console_test.mjs            (after `make build`)
 //
-// Environment: ESCALA_BIN (default build/escala), ESCALA_WEB_ROOT (default web/dist),
-// CHROMIUM (default /usr/bin/chromium), ARTIFACTS (screenshots; default
-// build/browser-artifacts). Exits 0 on success, 1 on a failure, 77 when a prerequisite is
+// Environment: see desk.mjs. Exits 0 on success, 1 on a failure, 77 when a prerequisite is
 // missing (ctest reports it as skipped).
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gzipSync, constants } from 'node:zlib';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
+import { ADMIN, ARTIFACTS, firstLoadJs, launchChromium, prerequisites, runTest, startDesk } from './desk.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const ESCALA_BIN = process.env.ESCALA_BIN || join(ROOT, 'build/escala');
-const WEB_ROOT = process.env.ESCALA_WEB_ROOT || join(ROOT, 'web/dist');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARTIFACTS = process.env.ARTIFACTS || join(ROOT, 'build/browser-artifacts');
 const JS_BUDGET_GZIP = 250 * 1024; // issue 5: first load below 250 KB of compressed JavaScript
-const ADMIN = { email: 'admin@escala.test', password: 'admin-password-1' };
 const AGENT = { email: 'ana@desk.example', password: 'agent-password-1', name: 'Ana Agente' };
 const NEW_AGENT_PASSWORD = 'otra clave más larga';
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
-function skip(why) {
-  console.log(`SKIP: ${why}`);
-  process.exit(77);
-}
-for (const [what, path] of [['escala binary', ESCALA_BIN], ['web build (make build)', join(WEB_ROOT, 'index.html')],
-  ['chromium (apt-get install chromium)', CHROMIUM], ['playwright-core (npm ci in web/)', join(ROOT, 'web/node_modules/playwright-core')]])
-  if (!existsSync(path)) skip(`no ${what} at ${path}`);
-
-const { chromium } = createRequire(join(ROOT, 'web/package.json'))('playwright-core');
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// ---- the desk ----
-const dataDir = mkdtempSync(join(tmpdir(), 'escala-browser-'));
-execFileSync(ESCALA_BIN, ['user', 'add', '--data-dir', dataDir, '--email', ADMIN.email, '--name', 'Admin',
-  '--role', 'admin', '--password', ADMIN.password], { stdio: ['ignore', 'ignore', 'inherit'] });
-const server = spawn(ESCALA_BIN, ['serve', '--data-dir', dataDir, '--http', '127.0.0.1:0', '--web-root', WEB_ROOT],
-  { stdio: ['ignore', 'ignore', 'pipe'] });
-let serverLog = '';
-server.stderr.on('data', (d) => { serverLog += d; });
+const { chromium } = prerequisites();
+const desk = await startDesk();
+const { base, api, browserSession } = desk;
 let browser;
-async function cleanup() {
-  if (browser) await browser.close().catch(() => {});
-  if (server.exitCode === null) {
-    const exited = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    await Promise.race([exited, sleep(10000)]);
-  }
-  rmSync(dataDir, { recursive: true, force: true });
-}
-
-async function waitForPort() {
-  const file = join(dataDir, 'ports.json');
-  for (let i = 0; i < 300; i++) {
-    if (server.exitCode !== null) throw new Error(`escala serve exited ${server.exitCode}: ${serverLog}`);
-    if (existsSync(file)) {
-      try { return JSON.parse(readFileSync(file, 'utf8')).http; } catch { /* being written */ }
-    }
-    await sleep(50);
-  }
-  throw new Error('escala serve did not write ports.json');
-}
-
-let base;
-async function api(method, path, body, token) {
-  const headers = { Accept: 'application/json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const r = await fetch(base + '/api/v1' + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const json = r.status === 204 ? null : await r.json();
-  if (!r.ok) throw new Error(`${method} ${path} -> ${r.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-// A browser session signed in outside the browser (POST /api/v1/auth/session, as the
-// console does): the session token from its Set-Cookie.
-async function browserSession(who) {
-  const r = await fetch(base + '/api/v1/auth/session', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Origin: base },
-    body: JSON.stringify({ email: who.email, password: who.password }),
-  });
-  assert.equal(r.status, 200, `browser sign-in of ${who.email}`);
-  const m = /^escala_session=([^;]+)/.exec(r.headers.getSetCookie().find((c) => c.startsWith('escala_session=')) ?? '');
-  assert.ok(m, 'no session cookie');
-  return m[1];
-}
-
-// The JavaScript that index.html makes the browser load first, compressed as it is served.
-function firstLoadJs() {
-  const html = readFileSync(join(WEB_ROOT, 'index.html'), 'utf8');
-  const srcs = [...html.matchAll(/<(?:script[^>]*\ssrc|link[^>]*rel="modulepreload"[^>]*\shref)="([^"]+\.js)"/g)].map((m) => m[1]);
-  assert.ok(srcs.length > 0, 'index.html loads no script');
-  let raw = 0;
-  let gz = 0;
-  for (const src of srcs) {
-    const bytes = readFileSync(join(WEB_ROOT, src.replace(/^\//, '')));
-    raw += bytes.length;
-    gz += gzipSync(bytes, { level: constants.Z_BEST_COMPRESSION }).length;
-  }
-  return { files: srcs.length, raw, gz };
-}
 
 async function main() {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  base = `http://127.0.0.1:${await waitForPort()}`;
-
   // ---- data through the API, as any client would ----
   const admin = (await api('POST', '/auth/login', ADMIN)).token;
   await api('POST', '/accounts', { code: 'ACME', name: 'Acme Telecom' }, admin);
@@ -149,12 +56,7 @@ async function main() {
 
   // ---- the browser ----
   // launch() gives Chromium a fresh temporary profile (user-data-dir) and removes it on close.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium(chromium);
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'es-MX' });
   const page = await context.newPage();
   const dialogs = [];
@@ -351,14 +253,4 @@ async function main() {
   assert.deepEqual(pageErrors, [], 'the page threw');
 }
 
-try {
-  await main();
-  console.log('browser console test: OK');
-  await cleanup();
-  process.exit(0);
-} catch (e) {
-  console.error('browser console test FAILED:', e);
-  if (serverLog) console.error('--- escala serve log (tail) ---\n' + serverLog.slice(-3000));
-  await cleanup();
-  process.exit(1);
-}
+await runTest('browser console test', desk, main, () => browser);

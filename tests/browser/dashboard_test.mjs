@@ -14,108 +14,30 @@
 //
 //   node tests/browser/dashboard_test.mjs            (after `make build`)
 //
-// Environment as console_test.mjs. Exits 0 on success, 1 on a failure, 77 when a
+// Environment: see desk.mjs. Exits 0 on success, 1 on a failure, 77 when a
 // prerequisite is missing.
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync, constants } from 'node:zlib';
 import assert from 'node:assert/strict';
+import { A11y, ADMIN, ARTIFACTS, WEB_ROOT, launchChromium, prerequisites, runTest, startDesk } from './desk.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const ESCALA_BIN = process.env.ESCALA_BIN || join(ROOT, 'build/escala');
-const WEB_ROOT = process.env.ESCALA_WEB_ROOT || join(ROOT, 'web/dist');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARTIFACTS = process.env.ARTIFACTS || join(ROOT, 'build/browser-artifacts');
 const JS_BUDGET_GZIP = 250 * 1024; // issue 5: first load below 250 KB of compressed JavaScript
 const ZONE = 'America/Mexico_City';
-const ADMIN = { email: 'admin@escala.test', password: 'admin-password-1' };
 const AGENT = { email: 'ana@desk.example', password: 'agent-password-1', name: 'Ana Agente' };
 const SUPERVISOR = { email: 'sol@desk.example', password: 'super-password-1', name: 'Sol Supervisora' };
 
-function skip(why) {
-  console.log(`SKIP: ${why}`);
-  process.exit(77);
-}
-for (const [what, path] of [['escala binary', ESCALA_BIN], ['web build (make build)', join(WEB_ROOT, 'index.html')],
-  ['chromium (apt-get install chromium)', CHROMIUM], ['playwright-core (npm ci in web/)', join(ROOT, 'web/node_modules/playwright-core')]])
-  if (!existsSync(path)) skip(`no ${what} at ${path}`);
-
-const requireWeb = createRequire(join(ROOT, 'web/package.json'));
-const { chromium } = requireWeb('playwright-core');
-let axeSource = null;
-try {
-  axeSource = readFileSync(requireWeb.resolve('axe-core/axe.min.js'), 'utf8');
-} catch {
-  console.log('note: axe-core is not installed (npm ci in web/): no accessibility check');
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// ---- the desk ----
-const dataDir = mkdtempSync(join(tmpdir(), 'escala-dashboard-'));
-execFileSync(ESCALA_BIN, ['user', 'add', '--data-dir', dataDir, '--email', ADMIN.email, '--name', 'Admin',
-  '--role', 'admin', '--password', ADMIN.password], { stdio: ['ignore', 'ignore', 'inherit'] });
-const server = spawn(ESCALA_BIN, ['serve', '--data-dir', dataDir, '--http', '127.0.0.1:0', '--web-root', WEB_ROOT,
-  '--test-clock'], { stdio: ['ignore', 'ignore', 'pipe'] });
-let serverLog = '';
-server.stderr.on('data', (d) => { serverLog += d; });
+const { chromium, axeSource } = prerequisites();
+const desk = await startDesk({ prefix: 'escala-dashboard-', serveArgs: ['--test-clock'] });
+const { base, api } = desk;
 let browser;
-async function cleanup() {
-  if (browser) await browser.close().catch(() => {});
-  if (server.exitCode === null) {
-    const exited = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    await Promise.race([exited, sleep(10000)]);
-  }
-  rmSync(dataDir, { recursive: true, force: true });
-}
-
-async function waitForPort() {
-  const file = join(dataDir, 'ports.json');
-  for (let i = 0; i < 300; i++) {
-    if (server.exitCode !== null) throw new Error(`escala serve exited ${server.exitCode}: ${serverLog}`);
-    if (existsSync(file)) {
-      try { return JSON.parse(readFileSync(file, 'utf8')).http; } catch { /* being written */ }
-    }
-    await sleep(50);
-  }
-  throw new Error('escala serve did not write ports.json');
-}
-
-let base;
-async function api(method, path, body, token) {
-  const headers = { Accept: 'application/json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const r = await fetch(base + '/api/v1' + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const json = r.status === 204 ? null : await r.json();
-  if (!r.ok) throw new Error(`${method} ${path} -> ${r.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function browserSession(who) {
-  const r = await fetch(base + '/api/v1/auth/session', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Origin: base },
-    body: JSON.stringify({ email: who.email, password: who.password }),
-  });
-  assert.equal(r.status, 200, `browser sign-in of ${who.email}`);
-  const m = /^escala_session=([^;]+)/.exec(r.headers.getSetCookie().find((c) => c.startsWith('escala_session=')) ?? '');
-  assert.ok(m, 'no session cookie');
-  return m[1];
-}
 
 const pageErrors = [];
 const dialogs = [];
 // A console in its own context (cold cache), the viewer in ZONE; `scripts` collects every
 // JavaScript file the page fetches.
 async function consoleOf(who) {
-  const context = await browser.newContext({ viewport: { width: 1360, height: 1000 }, locale: 'es-MX', timezoneId: ZONE });
-  await context.addCookies([{ name: 'escala_session', value: await browserSession(who), url: base,
-    httpOnly: true, sameSite: 'Strict' }]);
+  const context = await desk.signedInContext(browser, who, { viewport: { width: 1360, height: 1000 }, locale: 'es-MX', timezoneId: ZONE });
   const page = await context.newPage();
   page.scripts = [];
   page.apiCalls = [];
@@ -129,18 +51,8 @@ async function consoleOf(who) {
   return page;
 }
 
-const axeReport = [];
-async function checkA11y(page, name) {
-  if (!axeSource) return;
-  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
-  });
-  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  axeReport.push(`${name}: ${result.length} violation(s)${result.length ? ' — ' + result.map((v) => `${v.id} (${v.impact})`).join(', ') : ''}`);
-  assert.deepEqual(bad, [], `axe: serious or critical accessibility violations on ${name}: ${JSON.stringify(bad)}`);
-}
+const a11y = new A11y(axeSource);
+const checkA11y = (page, what) => a11y.check(page, what);
 
 // The visually hidden table of a chart, as rows of cell texts (header row first).
 const tableOf = (page, id) => page.locator(`[data-testid=table-${id}] tr`).evaluateAll((trs) =>
@@ -151,8 +63,6 @@ const gzipKiB = (file) => gzipSync(readFileSync(join(WEB_ROOT, file)), { level: 
 const COMPLETE = { extension: '204', direction: 'inbound', counterpart_number: '+13056445535', occurred_at: '2026-11-26T10:30:00-06:00' };
 
 async function main() {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  base = `http://127.0.0.1:${await waitForPort()}`;
   let admin = (await api('POST', '/auth/login', ADMIN)).token;
   await api('POST', '/accounts', { code: 'ACME', name: 'Acme Telecom' }, admin);
   await api('POST', '/users', { email: AGENT.email, name: AGENT.name, role: 'agent', level: 1, password: AGENT.password, language: 'es' }, admin);
@@ -179,12 +89,7 @@ async function main() {
   assert.equal(expected.breaches.by_severity.S1.resolution, 1);
   assert.equal(expected.created.total, 5);
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium(chromium);
 
   // ---- the queue's first load fetches no chart code ----
   const sup = await consoleOf(SUPERVISOR);
@@ -323,19 +228,9 @@ async function main() {
   console.log(`first-load JavaScript of the queue: ${queueScripts.length} file(s), ${firstLoadGz.toFixed(1)} KiB gzip (no chart code)`);
   console.log(`dashboard chunk ${chunk}: ${chunkRaw.toFixed(1)} KiB raw, ${chunkGz.toFixed(1)} KiB gzip (page + Chart.js)`);
   console.log(`dashboard load (navigation to every chart drawn, cold cache, 3 runs): ${times.map((t) => t.toFixed(0)).join(', ')} ms; median ${times[1].toFixed(0)} ms`);
-  if (axeSource) console.log(`axe-core:\n  ${axeReport.join('\n  ')}`);
+  a11y.print();
   assert.deepEqual(dialogs, [], 'a dialog opened');
   assert.deepEqual(pageErrors, [], 'a page threw');
 }
 
-try {
-  await main();
-  console.log('browser dashboard test: OK');
-  await cleanup();
-  process.exit(0);
-} catch (e) {
-  console.error('browser dashboard test FAILED:', e);
-  if (serverLog) console.error('--- escala serve log (tail) ---\n' + serverLog.slice(-3000));
-  await cleanup();
-  process.exit(1);
-}
+await runTest('browser dashboard test', desk, main, () => browser);

@@ -9,26 +9,14 @@
 //
 //   node tests/browser/portal_test.mjs            (after `make build`)
 //
-// Environment: ESCALA_BIN (default build/escala), ESCALA_WEB_ROOT (default web/dist),
-// CHROMIUM (default /usr/bin/chromium), ARTIFACTS (screenshots; default
-// build/browser-artifacts). Exits 0 on success, 1 on a failure, 77 when a prerequisite is
+// Environment: see desk.mjs. Exits 0 on success, 1 on a failure, 77 when a prerequisite is
 // missing (ctest reports it as skipped).
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gzipSync, constants } from 'node:zlib';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
+import { A11y, ADMIN, ARTIFACTS, firstLoadJs, launchChromium, prerequisites, runTest, startDesk } from './desk.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const ESCALA_BIN = process.env.ESCALA_BIN || join(ROOT, 'build/escala');
-const WEB_ROOT = process.env.ESCALA_WEB_ROOT || join(ROOT, 'web/dist');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARTIFACTS = process.env.ARTIFACTS || join(ROOT, 'build/browser-artifacts');
 const PORTAL_JS_BUDGET_GZIP = 60 * 1024; // the portal's first load stays small
-const ADMIN = { email: 'admin@escala.test', password: 'admin-password-1' };
 const AGENT = { email: 'ana@desk.example', password: 'agent-password-1', name: 'Ana Agente' };
 const CUSTOMER = { email: 'lucia@acme.example', password: 'customer-password-1', name: 'Lucía Pérez' };
 const OTHER = { email: 'omar@globex.example', password: 'customer-password-2', name: 'Omar Globex' };
@@ -36,103 +24,21 @@ const HOSTILE_IMG = '<img src=x onerror="window.__xss=1;alert(1)">';
 const HOSTILE_SCRIPT = '<script>window.__xss=2;alert(2)</script>';
 const ZONE = 'America/Mexico_City'; // UTC−6, no daylight saving time since 2022
 
-function skip(why) {
-  console.log(`SKIP: ${why}`);
-  process.exit(77);
-}
-for (const [what, path] of [['escala binary', ESCALA_BIN], ['portal build (make build)', join(WEB_ROOT, 'portal.html')],
-  ['chromium (apt-get install chromium)', CHROMIUM], ['playwright-core (npm ci in web/)', join(ROOT, 'web/node_modules/playwright-core')]])
-  if (!existsSync(path)) skip(`no ${what} at ${path}`);
-
-const requireWeb = createRequire(join(ROOT, 'web/package.json'));
-const { chromium } = requireWeb('playwright-core');
-let axeSource = null;
-try {
-  axeSource = readFileSync(requireWeb.resolve('axe-core/axe.min.js'), 'utf8');
-} catch {
-  console.log('note: axe-core is not installed (npm ci in web/): no accessibility check');
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// ---- the desk ----
-const dataDir = mkdtempSync(join(tmpdir(), 'escala-portal-'));
-execFileSync(ESCALA_BIN, ['user', 'add', '--data-dir', dataDir, '--email', ADMIN.email, '--name', 'Admin',
-  '--role', 'admin', '--password', ADMIN.password], { stdio: ['ignore', 'ignore', 'inherit'] });
-const server = spawn(ESCALA_BIN, ['serve', '--data-dir', dataDir, '--http', '127.0.0.1:0', '--web-root', WEB_ROOT],
-  { stdio: ['ignore', 'ignore', 'pipe'] });
-let serverLog = '';
-server.stderr.on('data', (d) => { serverLog += d; });
+const { chromium, axeSource } = prerequisites('portal.html');
+const desk = await startDesk({ prefix: 'escala-portal-' });
+const { base, api, raw } = desk;
 let browser;
-async function cleanup() {
-  if (browser) await browser.close().catch(() => {});
-  if (server.exitCode === null) {
-    const exited = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    await Promise.race([exited, sleep(10000)]);
-  }
-  rmSync(dataDir, { recursive: true, force: true });
-}
-
-async function waitForPort() {
-  const file = join(dataDir, 'ports.json');
-  for (let i = 0; i < 300; i++) {
-    if (server.exitCode !== null) throw new Error(`escala serve exited ${server.exitCode}: ${serverLog}`);
-    if (existsSync(file)) {
-      try { return JSON.parse(readFileSync(file, 'utf8')).http; } catch { /* being written */ }
-    }
-    await sleep(50);
-  }
-  throw new Error('escala serve did not write ports.json');
-}
-
-let base;
-async function raw(method, path, body, token) {
-  const headers = { Accept: 'application/json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const r = await fetch(base + '/api/v1' + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: r.status, json: r.status === 204 ? null : await r.json() };
-}
-async function api(method, path, body, token) {
-  const r = await raw(method, path, body, token);
-  if (r.status >= 400) throw new Error(`${method} ${path} -> ${r.status} ${JSON.stringify(r.json)}`);
-  return r.json;
-}
-
-// The JavaScript that portal.html makes the browser load first, compressed as it is served.
-function firstLoadJs(html) {
-  const srcs = [...readFileSync(join(WEB_ROOT, html), 'utf8')
-    .matchAll(/<(?:script[^>]*\ssrc|link[^>]*rel="modulepreload"[^>]*\shref)="([^"]+\.js)"/g)].map((m) => m[1]);
-  assert.ok(srcs.length > 0, `${html} loads no script`);
-  let gz = 0;
-  for (const src of srcs)
-    gz += gzipSync(readFileSync(join(WEB_ROOT, src.replace(/^\//, ''))), { level: constants.Z_BEST_COMPRESSION }).length;
-  return { srcs, gz };
-}
 
 // axe-core on the page as it stands; serious and critical violations fail the test. The
 // script is evaluated through the DevTools protocol, so the page's CSP stays as served.
-const axeReport = [];
-async function checkA11y(page, name) {
-  if (!axeSource) return;
-  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
-  });
-  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  axeReport.push(`${name}: ${result.length} violation(s)${result.length ? ' — ' + result.map((v) => `${v.id} (${v.impact})`).join(', ') : ''}`);
-  assert.deepEqual(bad, [], `axe: serious or critical accessibility violations on ${name}`);
-}
+const a11y = new A11y(axeSource);
+const checkA11y = (page, what) => a11y.check(page, what);
 
 async function shot(page, name, fullPage = true) {
   await page.screenshot({ path: join(ARTIFACTS, `portal-${name}.png`), fullPage });
 }
 
 async function main() {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  base = `http://127.0.0.1:${await waitForPort()}`;
 
   // ---- data through the API, as any client would ----
   const admin = (await api('POST', '/auth/login', ADMIN)).token;
@@ -171,12 +77,7 @@ async function main() {
   assert.ok(portalJs.gz < PORTAL_JS_BUDGET_GZIP, `portal first-load JavaScript ${portalJs.gz} bytes gzip`);
 
   // ---- the browser ----
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium(chromium);
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'es-MX', timezoneId: ZONE });
   const page = await context.newPage();
   const dialogs = [];
@@ -393,20 +294,10 @@ async function main() {
 
   console.log(`portal first-load JavaScript: ${portalJs.srcs.length} file(s), ${(portalJs.gz / 1024).toFixed(1)} KiB gzip; `
     + `console first load: ${(consoleJs.gz / 1024).toFixed(1)} KiB gzip, no portal code`);
-  if (axeSource) console.log(`axe-core:\n  ${axeReport.join('\n  ')}`);
+  a11y.print();
   console.log(`screenshots: ${readdirSync(ARTIFACTS).filter((f) => f.startsWith('portal-')).map((f) => join(ARTIFACTS, f)).join(' ')}`);
   assert.deepEqual(dialogs, [], 'a dialog opened');
   assert.deepEqual(pageErrors, [], 'the page threw');
 }
 
-try {
-  await main();
-  console.log('browser portal test: OK');
-  await cleanup();
-  process.exit(0);
-} catch (e) {
-  console.error('browser portal test FAILED:', e);
-  if (serverLog) console.error('--- escala serve log (tail) ---\n' + serverLog.slice(-3000));
-  await cleanup();
-  process.exit(1);
-}
+await runTest('browser portal test', desk, main, () => browser);

@@ -10,104 +10,24 @@
 //
 //   node tests/browser/queue_test.mjs            (after `make build`)
 //
-// Environment as console_test.mjs. Exits 0 on success, 1 on a failure, 77 when a
+// Environment: see desk.mjs. Exits 0 on success, 1 on a failure, 77 when a
 // prerequisite is missing.
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gzipSync, constants } from 'node:zlib';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { A11y, ADMIN, ARTIFACTS, firstLoadJs, launchChromium, prerequisites, runTest, startDesk } from './desk.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const ESCALA_BIN = process.env.ESCALA_BIN || join(ROOT, 'build/escala');
-const WEB_ROOT = process.env.ESCALA_WEB_ROOT || join(ROOT, 'web/dist');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARTIFACTS = process.env.ARTIFACTS || join(ROOT, 'build/browser-artifacts');
 const N_CASES = Number(process.env.QUEUE_CASES || 1000);
 const LIVE_BUDGET_MS = 1000; // issue 5: a live update appears in another console within 1 s
-const ADMIN = { email: 'admin@escala.test', password: 'admin-password-1' };
 const AGENT = { email: 'ana@desk.example', password: 'agent-password-1', name: 'Ana Agente' };
 const SUPERVISOR = { email: 'sol@desk.example', password: 'super-password-1', name: 'Sol Supervisora' };
 
-function skip(why) {
-  console.log(`SKIP: ${why}`);
-  process.exit(77);
-}
-for (const [what, path] of [['escala binary', ESCALA_BIN], ['web build (make build)', join(WEB_ROOT, 'index.html')],
-  ['chromium (apt-get install chromium)', CHROMIUM], ['playwright-core (npm ci in web/)', join(ROOT, 'web/node_modules/playwright-core')]])
-  if (!existsSync(path)) skip(`no ${what} at ${path}`);
-
-const requireWeb = createRequire(join(ROOT, 'web/package.json'));
-const { chromium } = requireWeb('playwright-core');
-let axeSource = null;
-try {
-  axeSource = readFileSync(requireWeb.resolve('axe-core/axe.min.js'), 'utf8');
-} catch {
-  console.log('note: axe-core is not installed (npm ci in web/): no accessibility check');
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// ---- the desk ----
-const dataDir = mkdtempSync(join(tmpdir(), 'escala-queue-'));
-execFileSync(ESCALA_BIN, ['user', 'add', '--data-dir', dataDir, '--email', ADMIN.email, '--name', 'Admin',
-  '--role', 'admin', '--password', ADMIN.password], { stdio: ['ignore', 'ignore', 'inherit'] });
-const server = spawn(ESCALA_BIN, ['serve', '--data-dir', dataDir, '--http', '127.0.0.1:0', '--web-root', WEB_ROOT],
-  { stdio: ['ignore', 'ignore', 'pipe'] });
-let serverLog = '';
-server.stderr.on('data', (d) => { serverLog += d; });
+const { chromium, axeSource } = prerequisites();
+const desk = await startDesk({ prefix: 'escala-queue-' });
+const { base, api } = desk;
 let browser;
-async function cleanup() {
-  if (browser) await browser.close().catch(() => {});
-  if (server.exitCode === null) {
-    const exited = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    await Promise.race([exited, sleep(10000)]);
-  }
-  rmSync(dataDir, { recursive: true, force: true });
-}
-
-async function waitForPort() {
-  const file = join(dataDir, 'ports.json');
-  for (let i = 0; i < 300; i++) {
-    if (server.exitCode !== null) throw new Error(`escala serve exited ${server.exitCode}: ${serverLog}`);
-    if (existsSync(file)) {
-      try { return JSON.parse(readFileSync(file, 'utf8')).http; } catch { /* being written */ }
-    }
-    await sleep(50);
-  }
-  throw new Error('escala serve did not write ports.json');
-}
-
-let base;
-async function api(method, path, body, token) {
-  const headers = { Accept: 'application/json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const r = await fetch(base + '/api/v1' + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const json = r.status === 204 ? null : await r.json();
-  if (!r.ok) throw new Error(`${method} ${path} -> ${r.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function browserSession(who) {
-  const r = await fetch(base + '/api/v1/auth/session', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Origin: base },
-    body: JSON.stringify({ email: who.email, password: who.password }),
-  });
-  assert.equal(r.status, 200, `browser sign-in of ${who.email}`);
-  const m = /^escala_session=([^;]+)/.exec(r.headers.getSetCookie().find((c) => c.startsWith('escala_session=')) ?? '');
-  assert.ok(m, 'no session cookie');
-  return m[1];
-}
 
 async function consoleOf(who, locale = 'es-MX') {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale });
-  await context.addCookies([{ name: 'escala_session', value: await browserSession(who), url: base,
-    httpOnly: true, sameSite: 'Strict' }]);
+  const context = await desk.signedInContext(browser, who, { viewport: { width: 1280, height: 900 }, locale });
   const page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(`${who.email}: ${e}`));
   page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
@@ -116,18 +36,8 @@ async function consoleOf(who, locale = 'es-MX') {
 const pageErrors = [];
 const dialogs = [];
 
-const axeReport = [];
-async function checkA11y(page, name) {
-  if (!axeSource) return;
-  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
-  });
-  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  axeReport.push(`${name}: ${result.length} violation(s)${result.length ? ' — ' + result.map((v) => `${v.id} (${v.impact})`).join(', ') : ''}`);
-  assert.deepEqual(bad, [], `axe: serious or critical accessibility violations on ${name}: ${JSON.stringify(bad)}`);
-}
+const a11y = new A11y(axeSource);
+const checkA11y = (page, what) => a11y.check(page, what);
 
 const rowsInDom = (page) => page.locator('[data-testid=case-row]').count();
 const shownText = (page) => page.locator('[data-testid=shown]').textContent();
@@ -142,8 +52,6 @@ const CHANNELS = ['phone', 'email', 'chat', 'whatsapp'];
 const COMPLETE = { extension: '204', direction: 'inbound', counterpart_number: '+13056445535', occurred_at: '2026-11-26T10:30:00-06:00' };
 
 async function main() {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  base = `http://127.0.0.1:${await waitForPort()}`;
   const admin = (await api('POST', '/auth/login', ADMIN)).token;
   for (const [code, name] of [['ACME', 'Acme Telecom'], ['BETA', 'Beta Hoteles'], ['LIVE', 'Live SA']])
     await api('POST', '/accounts', { code, name }, admin);
@@ -180,12 +88,7 @@ async function main() {
   console.log(`seeded ${N_CASES} cases through the API in ${(seedMs / 1000).toFixed(1)} s `
     + `(${(N_CASES / (seedMs / 1000)).toFixed(0)} cases/s, 16 concurrent clients)`);
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium(chromium);
 
   // ---- the supervisor's "all" queue of 1,000 cases ----
   const sup = await consoleOf(SUPERVISOR);
@@ -377,28 +280,11 @@ async function main() {
   assert.ok(Math.max(...ms) < LIVE_BUDGET_MS, `a live update took ${Math.max(...ms)} ms`);
 
   // ---- first load (the console's JavaScript, as served) ----
-  const html = readFileSync(join(WEB_ROOT, 'index.html'), 'utf8');
-  const srcs = [...html.matchAll(/<(?:script[^>]*\ssrc|link[^>]*rel="modulepreload"[^>]*\shref)="([^"]+\.js)"/g)].map((m) => m[1]);
-  let raw = 0, gz = 0;
-  for (const src of srcs) {
-    const bytes = readFileSync(join(WEB_ROOT, src.replace(/^\//, '')));
-    raw += bytes.length;
-    gz += gzipSync(bytes, { level: constants.Z_BEST_COMPRESSION }).length;
-  }
+  const { srcs, raw, gz } = firstLoadJs();
   console.log(`first-load JavaScript: ${srcs.length} file(s), ${(raw / 1024).toFixed(1)} KiB raw, ${(gz / 1024).toFixed(1)} KiB gzip`);
-  if (axeSource) console.log(`axe-core:\n  ${axeReport.join('\n  ')}`);
+  a11y.print();
   assert.deepEqual(dialogs, [], 'a dialog opened');
   assert.deepEqual(pageErrors, [], 'a page threw');
 }
 
-try {
-  await main();
-  console.log('browser queue test: OK');
-  await cleanup();
-  process.exit(0);
-} catch (e) {
-  console.error('browser queue test FAILED:', e);
-  if (serverLog) console.error('--- escala serve log (tail) ---\n' + serverLog.slice(-3000));
-  await cleanup();
-  process.exit(1);
-}
+await runTest('browser queue test', desk, main, () => browser);
