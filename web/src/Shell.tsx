@@ -78,6 +78,11 @@ export function Shell({ user, children }: { user: User; children: ComponentChild
               {m.dashboard}
             </a>
           )}
+          {(user.role === 'supervisor' || user.role === 'admin') && (
+            <a href="/canned-replies" onClick={linkClick} data-testid="canned-link">
+              {m.cannedReplies}
+            </a>
+          )}
         </nav>
         <div class="spacer" />
         {user.role !== 'customer' && (

@@ -46,6 +46,39 @@ function Dashboard({ user }: { user: User }) {
   return <page.Page user={user} />;
 }
 
+// The canned-replies editor is a chunk of its own as well, fetched only for the roles that may
+// change the replies (the API's rule: supervisors and administrators); anyone else who opens
+// the URL is told so, without the chunk.
+let cannedPage: Promise<ComponentType> | null = null;
+function CannedReplies({ user }: { user: User }) {
+  const m = messages(useSignal(lang));
+  const [page, setPage] = useState<{ Page: ComponentType } | 'failed' | null>(null);
+  const allowed = user.role === 'supervisor' || user.role === 'admin';
+  useEffect(() => {
+    if (!allowed) return;
+    cannedPage ??= import('./pages/CannedReplies').then((mod) => mod.default);
+    cannedPage.then(
+      (Page) => setPage({ Page }),
+      () => {
+        cannedPage = null;
+        setPage('failed');
+      },
+    );
+  }, [allowed]);
+  if (!allowed)
+    return (
+      <section class="card narrow">
+        <h1>{m.cannedReplies}</h1>
+        <p class="error" role="alert" data-testid="canned-forbidden">
+          {m.cannedForbidden}
+        </p>
+      </section>
+    );
+  if (page === 'failed') return <p class="error" role="alert">{m.loadFailed}</p>;
+  if (!page) return <p class="muted" role="status">{m.loading}</p>;
+  return <page.Page />;
+}
+
 function App() {
   const p = useSignal(path);
   const l = useSignal(lang);
@@ -72,6 +105,8 @@ function App() {
         <ChangePassword />
       ) : pathname === '/dashboard' ? (
         <Dashboard user={user} />
+      ) : pathname === '/canned-replies' ? (
+        <CannedReplies user={user} />
       ) : pathname === '/new' && user.role !== 'customer' ? (
         <NewCase user={user} />
       ) : caseMatch ? (

@@ -36,7 +36,8 @@ export function SignIn() {
   }
 
   return (
-    <div class="signin-page">
+    // The page's one landmark: everything on it is inside <main> (axe: region, landmark-one-main).
+    <main class="signin-page">
       <form class="signin card" onSubmit={submit} data-testid="signin-form">
         <div class="signin-head">
           <div>
@@ -55,6 +56,8 @@ export function SignIn() {
             required
             value={email}
             onInput={(e) => setEmail(e.currentTarget.value)}
+            aria-invalid={error ? 'true' : undefined}
+            aria-describedby={error ? 'signin-error' : undefined}
           />
         </label>
         <label>
@@ -66,10 +69,12 @@ export function SignIn() {
             required
             value={password}
             onInput={(e) => setPassword(e.currentTarget.value)}
+            aria-invalid={error ? 'true' : undefined}
+            aria-describedby={error ? 'signin-error' : undefined}
           />
         </label>
         {error && (
-          <p class="error" role="alert" data-testid="signin-error">
+          <p class="error" role="alert" id="signin-error" data-testid="signin-error">
             {error(m)}
           </p>
         )}
@@ -77,6 +82,6 @@ export function SignIn() {
           {busy ? m.signingIn : m.signIn}
         </button>
       </form>
-    </div>
+    </main>
   );
 }
