@@ -13,6 +13,7 @@ import sys
 sys.dont_write_bytecode = True  # never leave __pycache__ in the source tree
 
 import atexit
+import collections
 import http.client
 import json
 import os
@@ -21,6 +22,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 from dataclasses import dataclass
@@ -250,6 +252,71 @@ class EscalaServer:
                 print(f"kept data dir {self.data_dir}", file=sys.stderr)
             else:
                 shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+class CreationLoad:
+    """Clients creating cases without pause while a test breaks the database under them.
+
+    `create(subject)` sends one creation and returns the Response (an OSError counts as an
+    answer "error ..."). Every answer's status is counted, the slowest answer kept, and
+    every 201 recorded as (subject, number): what the desk acknowledged. A client waits
+    50 ms after an answer other than 201. Use as a context manager: the clients run inside.
+    """
+
+    def __init__(self, create, prefix: str, clients: int = 4):
+        self._create = create
+        self._prefix = prefix
+        self._clients = clients
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = []
+        self.acked = []  # (subject, number) of every 201
+        self.statuses = collections.Counter()
+        self.slowest = 0.0
+
+    def _run(self, client: int) -> None:
+        i = 0
+        while not self._stop.is_set():
+            subject = f"{self._prefix} {client}-{i}"
+            i += 1
+            t0 = time.monotonic()
+            try:
+                r = self._create(subject)
+                status = r.status
+            except OSError as e:  # the node must answer: a dropped connection fails
+                status = f"error {e}"
+            with self._lock:
+                self.statuses[status] += 1
+                self.slowest = max(self.slowest, time.monotonic() - t0)
+                if status == 201:
+                    self.acked.append((subject, r.json["number"]))
+            if status != 201:
+                time.sleep(0.05)
+
+    def __enter__(self):
+        self._threads = [threading.Thread(target=self._run, args=(c,)) for c in range(self._clients)]
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for t in self._threads:
+            t.join()
+        return False
+
+    def acknowledged(self) -> int:
+        with self._lock:
+            return len(self.acked)
+
+    def wait_for_more_than(self, count: int, within: float) -> Optional[float]:
+        """Seconds until more than `count` creations were acknowledged, None if not within."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < within:
+            if self.acknowledged() > count:
+                return time.monotonic() - t0
+            time.sleep(0.01)
+        return None
 
 
 def raw_http(port: int, data: bytes, *, timeout: float = 10, source: str = None) -> bytes:

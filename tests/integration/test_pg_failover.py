@@ -21,17 +21,15 @@ import sys
 
 sys.dont_write_bytecode = True
 
-import collections
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 
-from escala_harness import ADMIN_EMAIL, ADMIN_PASSWORD, API, EscalaServer, run_cli
+from escala_harness import ADMIN_EMAIL, ADMIN_PASSWORD, API, CreationLoad, EscalaServer, run_cli
 from pg_peer import PG_BIN, Postgres, _free_port
 
 
@@ -144,41 +142,14 @@ class StandbyFailover(unittest.TestCase):
         return self.client.request(method, API + path, body, token=self.token, timeout=timeout)
 
     def test_a_promoted_standby_takes_over_and_nothing_acknowledged_is_lost(self):
-        acked = []  # (subject, number) of every 201
-        statuses = collections.Counter()
-        slowest = [0.0]
-        stop = threading.Event()
-        lock = threading.Lock()
+        def create(subject):
+            return self.api("POST", "/cases", {"type": "request", "account": "HA",
+                                               "subject": subject, "channel": "phone"},
+                            timeout=20)
 
-        def load(worker):
-            i = 0
-            while not stop.is_set():
-                subject = f"HA {worker}-{i}"
-                i += 1
-                t0 = time.monotonic()
-                try:
-                    r = self.api("POST", "/cases", {"type": "request", "account": "HA",
-                                                    "subject": subject, "channel": "phone"},
-                                 timeout=20)
-                    status = r.status
-                except OSError as e:  # the node must answer: a dropped connection fails
-                    status = f"error {e}"
-                with lock:
-                    statuses[status] += 1
-                    slowest[0] = max(slowest[0], time.monotonic() - t0)
-                    if status == 201:
-                        acked.append((subject, r.json["number"]))
-                if status != 201:
-                    time.sleep(0.05)
-
-        workers = [threading.Thread(target=load, args=(w,)) for w in range(4)]
-        for w in workers:
-            w.start()
-        try:
+        with CreationLoad(create, "HA") as load:
             time.sleep(1.0)
-            with lock:
-                before = len(acked)
-            self.assertGreater(before, 0, "no case created before the failover")
+            self.assertGreater(load.acknowledged(), 0, "no case created before the failover")
             # The primary dies (no shutdown checkpoint); the failover manager promotes.
             r = self.primary._as_postgres(f"{PG_BIN}/pg_ctl", "-D", self.primary.data, "-m",
                                           "immediate", "-w", "stop")
@@ -187,30 +158,17 @@ class StandbyFailover(unittest.TestCase):
             time.sleep(0.5)  # a moment without any primary, as in a real failover
             self.standby.promote()
             promoted = time.monotonic()
-            with lock:
-                at_promotion = len(acked)
-            deadline = promoted + self.BACK_WITHIN
-            while time.monotonic() < deadline:
-                with lock:
-                    if len(acked) > at_promotion:
-                        break
-                time.sleep(0.01)
-            back = time.monotonic() - promoted
-            with lock:
-                self.assertGreater(len(acked), at_promotion,
-                                   f"no 201 within {self.BACK_WITHIN} s of the promotion")
+            back = load.wait_for_more_than(load.acknowledged(), self.BACK_WITHIN)
+            self.assertIsNotNone(back, f"no 201 within {self.BACK_WITHIN} s of the promotion")
             print(f"\nfailover: primary stopped, standby promoted {promoted - died:.2f} s "
                   f"later; first 201 {back * 1000:.0f} ms after pg_ctl promote returned",
                   file=sys.stderr)
             time.sleep(1.0)
-        finally:
-            stop.set()
-            for w in workers:
-                w.join()
         self.assertTrue(self.node.alive())
-        print(f"answers: {dict(statuses)}; slowest {slowest[0]:.2f} s", file=sys.stderr)
+        acked, statuses = load.acked, load.statuses
+        print(f"answers: {dict(statuses)}; slowest {load.slowest:.2f} s", file=sys.stderr)
         self.assertEqual(set(statuses) - {201, 503}, set(), statuses)
-        self.assertLess(slowest[0], self.ANSWER_LIMIT)
+        self.assertLess(load.slowest, self.ANSWER_LIMIT)
 
         # Every acknowledged case is on the promoted server, once, under its number.
         stored = {}

@@ -23,11 +23,10 @@ import os
 import shutil
 import statistics
 import tempfile
-import threading
 import time
 import unittest
 
-from escala_harness import ADMIN_EMAIL, ADMIN_PASSWORD, API, EscalaServer, run_cli
+from escala_harness import ADMIN_EMAIL, ADMIN_PASSWORD, API, CreationLoad, EscalaServer, run_cli
 from pg_peer import PG_BIN, Postgres
 from test_stream import Stream
 
@@ -166,43 +165,16 @@ class DatabaseRestart(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
 
     def test_requests_during_a_restart_get_503_and_no_acknowledged_case_is_lost(self):
-        acked = []  # (subject, number) of every 201
-        statuses = collections.Counter()
-        slowest = [0.0]
-        stop = threading.Event()
-        lock = threading.Lock()
-
-        def load(worker):
-            i = 0
-            while not stop.is_set():
-                subject = f"Carga {worker}-{i}"
-                i += 1
-                t0 = time.monotonic()
-                try:
-                    r = self.api("POST", "/cases", case_body(subject), timeout=20)
-                    status = r.status
-                except OSError as e:  # the node must answer: a dropped connection fails
-                    status = f"error {e}"
-                with lock:
-                    statuses[status] += 1
-                    slowest[0] = max(slowest[0], time.monotonic() - t0)
-                    if status == 201:
-                        acked.append((subject, r.json["number"]))
-                if status != 201:
-                    time.sleep(0.05)
-
         # A console's stream: told to refetch once the node listens to the database again.
         console = Stream(self.nodes[0].port, token=self.token)
         self.addCleanup(console.close)
         self.assertIn("event: ready", console.next_block() or "")
-        workers = [threading.Thread(target=load, args=(w,)) for w in range(4)]
-        for w in workers:
-            w.start()
-        try:
+        def create(subject):
+            return self.api("POST", "/cases", case_body(subject), timeout=20)
+
+        with CreationLoad(create, "Carga") as load:
             time.sleep(1.0)
-            with lock:
-                before = len(acked)
-            self.assertGreater(before, 0, "no case created before the restart")
+            self.assertGreater(load.acknowledged(), 0, "no case created before the restart")
 
             self.pg_ctl("-m", "fast", "stop")
             stopped = time.monotonic()
@@ -221,18 +193,9 @@ class DatabaseRestart(unittest.TestCase):
                         f"-c unix_socket_directories={self.pg.dir} -c max_connections=300",
                         "-l", os.path.join(self.pg.dir, "log"), "start")
             started = time.monotonic()
-            with lock:
-                at_start = len(acked)
             # Serving again, without a restart of escala.
-            deadline = started + 10
-            while time.monotonic() < deadline:
-                with lock:
-                    if len(acked) > at_start:
-                        break
-                time.sleep(0.01)
-            reconnect = time.monotonic() - started
-            with lock:
-                self.assertGreater(len(acked), at_start, "no 201 within 10 s of the restart")
+            reconnect = load.wait_for_more_than(load.acknowledged(), 10)
+            self.assertIsNotNone(reconnect, "no 201 within 10 s of the restart")
             print(f"\ndatabase restart: outage {started - stopped:.2f} s; first 201 "
                   f"{reconnect * 1000:.0f} ms after pg_ctl start returned", file=sys.stderr)
             # The stream outlived the outage and says changes may have been missed.
@@ -248,14 +211,11 @@ class DatabaseRestart(unittest.TestCase):
             print(f"open stream told to refetch {told * 1000:.0f} ms after pg_ctl start "
                   f"returned", file=sys.stderr)
             time.sleep(1.0)
-        finally:
-            stop.set()
-            for w in workers:
-                w.join()
         self.assertTrue(self.nodes[0].alive())
-        print(f"answers: {dict(statuses)}; slowest {slowest[0]:.2f} s", file=sys.stderr)
+        acked, statuses = load.acked, load.statuses
+        print(f"answers: {dict(statuses)}; slowest {load.slowest:.2f} s", file=sys.stderr)
         self.assertEqual(set(statuses) - {201, 503}, set(), statuses)
-        self.assertLess(slowest[0], self.OUTAGE_ANSWER_LIMIT)
+        self.assertLess(load.slowest, self.OUTAGE_ANSWER_LIMIT)
         self.assertGreater(statuses[503], 0, "the outage was not seen")
 
         # Every acknowledged case is stored, exactly once (no request was stored twice by a
