@@ -266,6 +266,8 @@ async function main() {
   await sup.click('[data-id=necesitamos-la-hora] [data-testid=canned-up]');
   await sup.locator('[data-testid=canned-notice]', { hasText: 'Orden guardado.' }).waitFor();
   assert.deepEqual((await stored()).map((r) => r.id), ['necesitamos-la-hora', 'recibido-en-revision']);
+  // The focus stays with the moved reply (its up arrow is disabled at the top: the down one).
+  await sup.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Bajar «Necesitamos fecha y hora»');
   assert.deepEqual(await sup.locator('[data-testid=canned-item-title]').allTextContents(), ['Necesitamos fecha y hora', 'Recibido, en revisión']);
 
   // ---- delete, after a confirmation (first declined) ----

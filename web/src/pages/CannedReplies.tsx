@@ -193,7 +193,20 @@ export default function CannedReplies() {
     );
   }
 
+  // The focus stays on the moved reply's arrow (the other one at the end of the list).
+  const arrows = useRef(new Map<string, [HTMLButtonElement | null, HTMLButtonElement | null]>());
+  const arrow = (id: string, side: 0 | 1) => (b: HTMLButtonElement | null) => {
+    const pair = arrows.current.get(id) ?? [null, null];
+    pair[side] = b;
+    arrows.current.set(id, pair);
+  };
   function move(reply: CannedReply, by: -1 | 1) {
+    const refocus = () =>
+      requestAnimationFrame(() => {
+        const [up, down] = arrows.current.get(reply.id) ?? [null, null];
+        const [same, other] = by < 0 ? [up, down] : [down, up];
+        (same && !same.disabled ? same : other)?.focus();
+      });
     void change((fresh) => {
       const i = fresh.findIndex((r) => r.id === reply.id);
       const j = i + by;
@@ -201,7 +214,7 @@ export default function CannedReplies() {
       const copy = [...fresh];
       [copy[i], copy[j]] = [copy[j], copy[i]];
       return copy;
-    }, (x) => x.moved);
+    }, (x) => x.moved).then(refocus);
   }
 
   const err = (key: Key) =>
@@ -373,11 +386,15 @@ export default function CannedReplies() {
                   </div>
                 ) : (
                   <div class="canned-actions">
-                    <button type="button" aria-label={w.moveUpOf(r.title)} title={w.moveUp} disabled={locked || i === 0} onClick={() => move(r, -1)} data-testid="canned-up">
+                    <button
+                      type="button"
+                      ref={arrow(r.id, 0)}
+                      aria-label={w.moveUpOf(r.title)} title={w.moveUp} disabled={locked || i === 0} onClick={() => move(r, -1)} data-testid="canned-up">
                       <span aria-hidden="true">↑</span>
                     </button>
                     <button
                       type="button"
+                      ref={arrow(r.id, 1)}
                       aria-label={w.moveDownOf(r.title)}
                       title={w.moveDown}
                       disabled={locked || i === items.length - 1}

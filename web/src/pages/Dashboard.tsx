@@ -403,6 +403,10 @@ export default function Dashboard({ user }: { user: User }) {
     let gone = false;
     setState({ kind: 'loading' });
     (async () => {
+      // One after the other on purpose: the SLA report covers the period the desk chose for the
+      // dashboard (from the desk's clock, which `serve --test-clock` moves, and the viewer's
+      // zone), so its from/to are known only from the first answer. Computing them here from
+      // the browser's clock could make the two reports cover different days.
       const d = await call<DashboardReport>('GET', '/reports/dashboard' + query({ days, zone: viewerZone() }));
       const sla = await call<SlaReport>('GET', '/reports/sla' + query({ from: d.period.from, to: d.period.before }));
       if (!gone) setState({ kind: 'ready', d, sla, at: Date.now() });
