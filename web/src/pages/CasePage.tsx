@@ -1,10 +1,11 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, call, query, type Account, type CannedReply, type Case, type CaseEvent, type Contact, type FieldSpec, type List, type User } from '../api';
 import { lang, label, messages, type Messages } from '../i18n';
 import { clockView, dateTime } from '../format';
 import { linkClick } from '../router';
 import { useSignal } from '../signal';
-import { AFFECTED, DISRUPTION, caseWords, fillPlaceholders, word, type CaseWords } from './caseWords';
+import { onCaseChange } from '../stream';
+import { AFFECTED, DISRUPTION, SEVERITIES, caseWords, fillPlaceholders, word, type CaseWords } from './caseWords';
 import './case.css';
 
 // Events shown as messages in the conversation; the others go to the history list.
@@ -64,6 +65,15 @@ export function CasePage({ number, user }: { number: string; user: User }) {
   const [matrix, setMatrix] = useState<Matrix | null>(matrixCache);
   const [canned, setCanned] = useState<CannedReply[] | null>(null);
   const staffUser = user.role !== 'customer';
+  // Live refresh: events that arrived through the push channel (highlighted for a moment)
+  // and the polite announcement of them.
+  const [fresh, setFresh] = useState<Set<number>>(new Set());
+  const [liveNote, setLiveNote] = useState('');
+  const loadSeq = useRef(0);
+  const known = useRef<{ number: string; seq: number }>({ number: '', seq: -1 });
+  const ownActions = useRef(0);
+  const wordsNow = useRef<CaseWords>(caseWords(l));
+  wordsNow.current = caseWords(l);
 
   // The desk's impact matrix (D3) and the saved replies, once per page.
   useEffect(() => {
@@ -105,35 +115,92 @@ export function CasePage({ number, user }: { number: string; user: User }) {
     };
   }, [accountCode, contactId, number]);
 
-  async function reload() {
+  // The case and its events. Only the latest of overlapping loads is shown (a live refresh
+  // can cross the reload after an action). `live`: a change pushed by the desk, so new events
+  // are highlighted and announced; what is being typed lives in other state and stays.
+  async function reload(live = false) {
+    const mine = ++loadSeq.current;
     try {
       const [cs, ev] = await Promise.all([
         call<Case>('GET', `/cases/${encodeURIComponent(number)}`),
         call<List<CaseEvent>>('GET', `/cases/${encodeURIComponent(number)}/events?limit=1000`),
       ]);
+      if (mine !== loadSeq.current) return;
+      const before = known.current.number === number ? known.current.seq : -1;
+      const last = ev.items.reduce((x, e) => Math.max(x, e.seq), -1);
+      known.current = { number, seq: Math.max(before, last) };
       setCase(cs);
       setEvents(ev.items);
       setMissing(false);
+      if (live && before >= 0) {
+        // Not the agent's own action in this page (its answer reloads and says "Saved").
+        const added = ev.items.filter((e) => e.seq > before && !(ownActions.current > 0 && e.actor.id === user.id));
+        if (added.length) {
+          const seqs = new Set(added.map((e) => e.seq));
+          setFresh(seqs);
+          setLiveNote(wordsNow.current.liveUpdated(added.length));
+          window.setTimeout(() => setFresh((f) => (f === seqs ? new Set() : f)), 2500);
+        }
+      }
       if (!specs.length || specs !== specCache[cs.type]) {
         const list = specCache[cs.type] ?? (await call<{ fields: FieldSpec[] }>('GET', `/fields/${cs.type}`)).fields;
         specCache[cs.type] = list;
         setSpecs(list);
       }
     } catch (e) {
+      if (mine !== loadSeq.current) return;
       if (e instanceof ApiError && (e.status === 404 || e.status === 403)) setMissing(true);
-      else setError(e instanceof Error ? e.message : String(e));
+      // A live refresh that fails keeps what is shown; the next change or reconnection retries.
+      else if (!live) setError(e instanceof Error ? e.message : String(e));
     }
   }
+  const reloadNow = useRef(reload);
+  reloadNow.current = reload;
 
+  // Another case (the page stays mounted from one case to the next): what was typed for the
+  // previous one must not be sent to this one.
   useEffect(() => {
     setCase(null);
+    setFresh(new Set());
+    setLiveNote('');
+    setBody('');
+    setInternal(false);
+    setPending(false);
+    setReason('');
+    setResolution('');
+    setDraft({});
+    setError('');
+    setNotice('');
     reload();
   }, [number]);
+
+  // Live: a committed change of this case (or `null`: reconnected, changes may have been
+  // missed) refetches it, debounced; changes of other cases are ignored.
+  useEffect(() => {
+    let timer: number | undefined;
+    const off = onCaseChange((change) => {
+      if (change && change.case !== number) return;
+      clearTimeout(timer);
+      timer = window.setTimeout(() => reloadNow.current(true), 80);
+    });
+    return () => {
+      off();
+      clearTimeout(timer);
+    };
+  }, [number]);
+
+  // The announcement goes once said; the highlight has gone by then too.
+  useEffect(() => {
+    if (!liveNote) return;
+    const t = window.setTimeout(() => setLiveNote(''), 8000);
+    return () => clearTimeout(t);
+  }, [liveNote]);
 
   async function act(f: () => Promise<unknown>, after?: () => void) {
     setBusy(true);
     setError('');
     setNotice('');
+    ownActions.current++;
     try {
       await f();
       after?.();
@@ -143,6 +210,25 @@ export function CasePage({ number, user }: { number: string; user: User }) {
       setError(e instanceof ApiError ? (e.field ? `${e.field}: ${e.message}` : e.message) : String(e));
     } finally {
       setBusy(false);
+      // The push of this change may come a little after the answer.
+      window.setTimeout(() => ownActions.current--, 1000);
+    }
+  }
+
+  // The severity panel's change: the desk's answer, or its refusal as an ApiError.
+  async function changeSeverity(severity: string, why: string): Promise<Case> {
+    setBusy(true);
+    setNotice('');
+    ownActions.current++;
+    try {
+      const body: Record<string, string> = { severity };
+      if (why) body.reason = why;
+      const updated = await call<Case>('PATCH', `/cases/${encodeURIComponent(number)}`, body);
+      await reload();
+      return updated;
+    } finally {
+      setBusy(false);
+      window.setTimeout(() => ownActions.current--, 1000);
     }
   }
 
@@ -222,6 +308,9 @@ export function CasePage({ number, user }: { number: string; user: User }) {
           {notice}
         </p>
       )}
+      <p class="live-note" aria-live="polite" data-testid="case-live">
+        {liveNote}
+      </p>
       <div class="case-grid">
         <div class="main-col">
           <section class="card">
@@ -231,7 +320,7 @@ export function CasePage({ number, user }: { number: string; user: User }) {
                 const kind = e.type === 'note' || e.internal && e.type !== 'created' ? 'internal' : e.type === 'reply' ? 'agent' : 'customer';
                 const msg = e.type === 'created' ? c.description : text(e.data.body);
                 return (
-                  <li class={`msg msg-${kind}`} data-testid={`msg-${kind}`} key={e.seq}>
+                  <li class={`msg msg-${kind}${fresh.has(e.seq) ? ' fresh' : ''}`} data-testid={`msg-${kind}`} data-seq={e.seq} key={e.seq}>
                     <div class="msg-head">
                       <strong>{e.actor.name || (e.actor.role === 'system' ? m.system : m.customer)}</strong>
                       {kind === 'internal' && <span class="tag">{m.internalNote}</span>}
@@ -303,7 +392,7 @@ export function CasePage({ number, user }: { number: string; user: User }) {
             <h2>{m.history}</h2>
             <ol class="history" data-testid="history">
               {history.map((e) => (
-                <li key={e.seq} class={e.internal ? 'internal' : ''}>
+                <li key={e.seq} class={(e.internal ? 'internal' : '') + (fresh.has(e.seq) ? ' fresh' : '')} data-seq={e.seq} data-type={e.type}>
                   <span class="muted">{dateTime(e.at, l)}</span> <strong>{label(m, 'ev.' + e.type)}</strong>{' '}
                   <span>{historyLine(e, m)}</span> <span class="muted">— {e.actor.name}</span>
                 </li>
@@ -364,7 +453,7 @@ export function CasePage({ number, user }: { number: string; user: User }) {
             </form>
           </section>
           <AccountPanel c={c} account={account} contact={contact} others={others} w={w} m={m} l={l} />
-          <SeverityPanel c={c} matrix={matrix} w={w} m={m} />
+          <SeverityPanel c={c} matrix={matrix} w={w} m={m} canChange={staff && c.status !== 'closed'} busy={busy} onChange={changeSeverity} />
           <section class="card">
             <h2>{m.sla}</h2>
             <dl class="fields">
@@ -548,13 +637,62 @@ function AccountPanel(props: { c: Case; account: Account | null; contact: Contac
 }
 
 // The severity, the impact answers in the matrix (D3) and, when it differs from the
-// suggestion, who changed it and why.
-function SeverityPanel({ c, matrix, w, m }: { c: Case; matrix: Matrix | null; w: CaseWords; m: Messages }) {
+// suggestion, who changed it and why; staff change it here (PATCH with a reason, which the
+// desk requires unless the new severity is the matrix's suggestion).
+function SeverityPanel(props: {
+  c: Case;
+  matrix: Matrix | null;
+  w: CaseWords;
+  m: Messages;
+  canChange: boolean;
+  busy: boolean;
+  onChange: (severity: string, reason: string) => Promise<Case>;
+}) {
+  const { c, matrix, w, m, canChange, busy, onChange } = props;
   const overridden = !!c.suggested_severity && c.suggested_severity !== c.severity;
+  // null: the case's severity (it follows a change made elsewhere until one is picked here).
+  const [chosen, setChosen] = useState<string | null>(null);
+  const [why, setWhy] = useState('');
+  const [error, setError] = useState('');
+  const [saved, setSaved] = useState<string | null>(null);
+  const reasonBox = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => {
+    setChosen(null);
+    setWhy('');
+    setError('');
+    setSaved(null);
+  }, [c.number]);
+  const target = chosen ?? c.severity;
+  const differs = target !== c.severity;
+  const needsReason = differs && target !== c.suggested_severity;
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    if (!differs || busy) return;
+    setSaved(null);
+    if (needsReason && !why.trim()) {
+      setError(w.severityReasonRequired);
+      reasonBox.current?.focus();
+      return;
+    }
+    setError('');
+    try {
+      const updated = await onChange(target, why.trim());
+      setChosen(null);
+      setWhy('');
+      setSaved(updated.severity);
+    } catch (err) {
+      setError(w.severityRefused(err instanceof ApiError && err.field ? `${err.field}: ${err.message}` : err instanceof Error ? err.message : String(err)));
+    }
+  }
+
   return (
     <section class="card" data-testid="severity-panel" aria-labelledby="sev-title">
       <h2 id="sev-title">
-        {w.severityTitle} <span class={`badge sev-${c.severity}`}>{label(m, 'sev.' + c.severity)}</span>
+        {w.severityTitle}{' '}
+        <span class={`badge sev-${c.severity}`} data-testid="case-severity">
+          {label(m, 'sev.' + c.severity)}
+        </span>
       </h2>
       {c.impact ? (
         <p class="muted nc-small">
@@ -603,6 +741,65 @@ function SeverityPanel({ c, matrix, w, m }: { c: Case; matrix: Matrix | null; w:
             ))}
           </tbody>
         </table>
+      )}
+      {canChange && (
+        <form class="sev-change" onSubmit={submit} noValidate data-testid="severity-form" aria-labelledby="sev-change-title">
+          <h3 class="panel-sub" id="sev-change-title">
+            {w.changeSeverity}
+          </h3>
+          <label for="sev-new">{w.newSeverity}</label>
+          <select
+            id="sev-new"
+            value={target}
+            data-testid="severity-select"
+            onChange={(e) => {
+              setChosen(e.currentTarget.value);
+              setError('');
+              setSaved(null);
+            }}
+          >
+            {SEVERITIES.map((s) => (
+              <option value={s} key={s}>
+                {label(m, 'sev.' + s)}
+                {s === c.suggested_severity ? ` · ${w.suggestedTag}` : ''}
+                {s === c.severity ? ` · ${w.currentTag}` : ''}
+              </option>
+            ))}
+          </select>
+          <label for="sev-reason">
+            {w.overrideReason}
+            {needsReason && <span class="nc-req"> ({w.required})</span>}
+          </label>
+          <textarea
+            id="sev-reason"
+            ref={reasonBox}
+            rows={2}
+            value={why}
+            aria-required={needsReason}
+            aria-invalid={error && needsReason && !why.trim() ? 'true' : undefined}
+            aria-describedby={error ? 'sev-hint sev-error' : 'sev-hint'}
+            onInput={(e) => setWhy(e.currentTarget.value)}
+            data-testid="severity-reason"
+          />
+          <small id="sev-hint" class="muted">
+            {differs && !needsReason ? w.reasonOptional : w.overrideHint}
+          </small>
+          {error && (
+            <p class="error" role="alert" id="sev-error" data-testid="severity-error">
+              {error}
+            </p>
+          )}
+          <div class="row end">
+            <button type="submit" disabled={busy || !differs} data-testid="severity-save">
+              {differs ? w.changeSeverityTo(target) : w.changeSeverity}
+            </button>
+          </div>
+          {saved && saved === c.severity && (
+            <p class="notice" role="status" data-testid="severity-saved">
+              {w.severitySaved(label(m, 'sev.' + c.severity), clockView(c, 'response', m).text, clockView(c, 'resolution', m).text)}
+            </p>
+          )}
+        </form>
       )}
     </section>
   );

@@ -94,6 +94,17 @@ const es = {
   cannedPick: 'Insertar respuesta guardada…',
   cannedLang: 'Idioma de la respuesta',
   cannedNone: 'No hay respuestas guardadas.',
+  // case page: severity change and live refresh
+  changeSeverity: 'Cambiar la severidad',
+  newSeverity: 'Nueva severidad',
+  suggestedTag: 'sugerida',
+  currentTag: 'actual',
+  reasonOptional: 'Opcional: es la severidad sugerida por la matriz.',
+  severityReasonRequired: 'Escriba el motivo: es obligatorio cuando la severidad difiere de la sugerida por la matriz (o no hay sugerencia). No se cambió nada.',
+  severityRefused: (why: string) => `La mesa no aceptó el cambio de severidad: ${why}`,
+  changeSeverityTo: (s: string) => `Cambiar a ${s}`,
+  severitySaved: (s: string, response: string, resolution: string) => `Severidad cambiada a ${s}. SLA de respuesta: ${response}; de resolución: ${resolution}.`,
+  liveUpdated: (n: number) => (n === 1 ? 'El caso se actualizó: 1 evento nuevo.' : `El caso se actualizó: ${n} eventos nuevos.`),
 };
 
 export type CaseWords = typeof es;
@@ -188,6 +199,16 @@ const en: CaseWords = {
   cannedPick: 'Insert a saved reply…',
   cannedLang: 'Language of the reply',
   cannedNone: 'No saved replies yet.',
+  changeSeverity: 'Change the severity',
+  newSeverity: 'New severity',
+  suggestedTag: 'suggested',
+  currentTag: 'current',
+  reasonOptional: "Optional: it is the matrix's suggestion.",
+  severityReasonRequired: 'Write the reason: it is required when the severity differs from the matrix\'s suggestion (or there is none). Nothing was changed.',
+  severityRefused: (why) => `The desk refused the severity change: ${why}`,
+  changeSeverityTo: (s) => `Change to ${s}`,
+  severitySaved: (s, response, resolution) => `Severity changed to ${s}. Response SLA: ${response}; resolution: ${resolution}.`,
+  liveUpdated: (n) => (n === 1 ? 'The case was updated: 1 new event.' : `The case was updated: ${n} new events.`),
 };
 
 export function caseWords(l: Lang): CaseWords {
@@ -202,6 +223,7 @@ export function word(w: CaseWords, key: string): string {
 
 export const AFFECTED = ['one', 'several', 'all'] as const;
 export const DISRUPTION = ['outage', 'serious', 'degraded', 'none'] as const;
+export const SEVERITIES = ['S1', 'S2', 'S3', 'S4'] as const;
 
 // Fills {{case}}, {{customer}}, … of a canned reply ("{{ case }}" too); unknown names stay.
 export function fillPlaceholders(text: string, values: Record<string, string>): string {
