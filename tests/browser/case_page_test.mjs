@@ -234,13 +234,15 @@ async function main() {
   let caseFetches = 0;
   page.on('request', (r) => { if (new URL(r.url()).pathname === `/api/v1/cases/${number}`) caseFetches++; });
   const live = [];
+  // `change` makes the change and may return when it was made, if not right away (a click
+  // in another console: Playwright's own work before the click is not the console's).
   async function expectLive(how, marker, sel, change) {
     await watch(marker);
     const t0 = Date.now();
-    await change();
+    const made = await change();
     const el = page.locator(sel).filter({ hasText: marker });
     await el.waitFor({ timeout: 3000 });
-    const ms = (await seenAt(marker)) - t0;
+    const ms = (await seenAt(marker)) - (typeof made === 'function' ? await made() : t0);
     live.push({ how, ms });
     return el;
   }
@@ -261,8 +263,12 @@ async function main() {
   await sup.waitForSelector('[data-testid=composer-body]');
   await sup.click('[data-testid=tab-note]');
   await sup.fill('[data-testid=composer-body]', 'Nota desde otra consola: llamé al cliente.');
+  await sup.evaluate(() => document.addEventListener('submit', () => { window.__sentAt = Date.now(); }, true));
   await expectLive('other console note → page', 'Nota desde otra consola', '[data-testid=msg-internal]',
-    () => sup.click('[data-testid=composer-send]'));
+    async () => {
+      await sup.click('[data-testid=composer-send]');
+      return () => sup.evaluate(() => window.__sentAt);
+    });
   // (d) a change of another case: nothing fetched for this one. The page's own stream gets
   // it about when a probe EventSource in the page does; then the debounce (80 ms) has passed.
   const fetchesBefore = caseFetches;
