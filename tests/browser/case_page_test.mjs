@@ -10,8 +10,9 @@
 // with the D3 matrix and the override's reason; a saved reply goes into the reply box with
 // the case number and the customer filled in and is sent.
 //
-// Live: with a draft typed in the reply box (and in the escalation reason), a reply and an
-// internal note added through the API and a note added in another console (a supervisor's)
+// Live: with a draft typed in the reply box (and in the escalation reason), a reply, the
+// customer's answer and an internal note added through the API and a note added in another
+// console (a supervisor's)
 // appear on the open case page without a reload, highlighted and announced (aria-live), each
 // within LIVE_BUDGET_MS of the change as a MutationObserver in the page sees it; the drafts
 // stay; a change of another case fetches nothing.
@@ -34,6 +35,7 @@ import { A11y, ADMIN, ARTIFACTS, launchChromium, prerequisites, runTest, sleep, 
 
 const AGENT = { email: 'ana@desk.example', password: 'agent-password-1', name: 'Ana Agente' };
 const SUPERVISOR = { email: 'sol@desk.example', password: 'supervisor-password-1', name: 'Sol Supervisora' };
+const CUSTOMER = { email: 'recepcion@acme.example', password: 'customer-password-1', name: 'Recepción Acme' };
 const LIVE_BUDGET_MS = 1000; // a change shown on an open case page within 1 s
 
 const { chromium, axeSource } = prerequisites();
@@ -62,6 +64,8 @@ async function main() {
   await api('POST', '/users', { email: AGENT.email, name: AGENT.name, role: 'agent', level: 1, password: AGENT.password, language: 'es' }, admin);
   await api('POST', '/users', { email: SUPERVISOR.email, name: SUPERVISOR.name, role: 'supervisor', password: SUPERVISOR.password, language: 'es' }, admin);
   const supervisor = (await api('POST', '/auth/login', { email: SUPERVISOR.email, password: SUPERVISOR.password })).token;
+  await api('POST', '/users', { email: CUSTOMER.email, name: CUSTOMER.name, role: 'customer', account: 'ACME', password: CUSTOMER.password, language: 'es' }, admin);
+  const customer = (await api('POST', '/auth/login', { email: CUSTOMER.email, password: CUSTOMER.password })).token;
   const earlier = await api('POST', '/cases', {
     type: 'incident', account: 'ACME', subject: 'Troncal de la sede norte con cortes', channel: 'email',
     fields: { extension: '100', direction: 'outbound', counterpart_number: '+13056445535', occurred_at: '2026-11-25T09:00:00-05:00' },
@@ -252,10 +256,13 @@ async function main() {
   assert.match(await viaApi.getAttribute('class'), /\bfresh\b/, 'the new event is highlighted');
   assert.match(await text(page, '[data-testid=case-live]'), /actualizó: 1 evento nuevo/);
   assert.equal(await page.locator('[data-testid=case-live]').getAttribute('aria-live'), 'polite');
-  // (b) an internal note through the API
+  // (b) the customer's answer (through the API, as the portal sends it)
+  await expectLive('customer reply → page', 'Sigue sin audio', '[data-testid=msg-customer]',
+    () => api('POST', `/cases/${number}/replies`, { body: 'Sigue sin audio en la recepción, gracias.' }, customer));
+  // (c) an internal note through the API
   await expectLive('API note → page', 'Nota interna por la API', '[data-testid=msg-internal]',
     () => api('POST', `/cases/${number}/replies`, { body: 'Nota interna por la API: el proveedor confirma cortes.', internal: true }, supervisor));
-  // (c) a note added in another console (the supervisor's, in its own browser context)
+  // (d) a note added in another console (the supervisor's, in its own browser context)
   const other = await desk.signedInContext(browser, SUPERVISOR, { viewport: { width: 1280, height: 900 }, locale: 'es-MX' });
   const sup = await other.newPage();
   sup.on('pageerror', (e) => pageErrors.push(`supervisor console: ${e}`));
@@ -269,7 +276,7 @@ async function main() {
       await sup.click('[data-testid=composer-send]');
       return () => sup.evaluate(() => window.__sentAt);
     });
-  // (d) a change of another case: nothing fetched for this one. The page's own stream gets
+  // (e) a change of another case: nothing fetched for this one. The page's own stream gets
   // it about when a probe EventSource in the page does; then the debounce (80 ms) has passed.
   const fetchesBefore = caseFetches;
   // The probe is open (its `ready` came) before the change is made.
