@@ -14,89 +14,23 @@
 //
 //   node tests/browser/canned_test.mjs            (after `make build`)
 //
-// Environment as console_test.mjs: ESCALA_BIN, ESCALA_WEB_ROOT, CHROMIUM, ARTIFACTS. Exits 0
-// on success, 1 on a failure, 77 when a prerequisite is missing.
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Environment: see desk.mjs. Exits 0 on success, 1 on a failure, 77 when a prerequisite is
+// missing.
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
+import { ADMIN, ARTIFACTS, launchChromium, prerequisites, runTest, startDesk } from './desk.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const ESCALA_BIN = process.env.ESCALA_BIN || join(ROOT, 'build/escala');
-const WEB_ROOT = process.env.ESCALA_WEB_ROOT || join(ROOT, 'web/dist');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARTIFACTS = process.env.ARTIFACTS || join(ROOT, 'build/browser-artifacts');
-const ADMIN = { email: 'admin@escala.test', password: 'admin-password-1' };
 const SUPERVISOR = { email: 'sol@desk.example', password: 'super-password-1', name: 'Sol Supervisora' };
 const AGENT = { email: 'ana@desk.example', password: 'agent-password-1', name: 'Ana Agente' };
 
-function skip(why) {
-  console.log(`SKIP: ${why}`);
-  process.exit(77);
-}
-for (const [what, path] of [['escala binary', ESCALA_BIN], ['web build (make build)', join(WEB_ROOT, 'index.html')],
-  ['chromium (apt-get install chromium)', CHROMIUM], ['playwright-core (npm ci in web/)', join(ROOT, 'web/node_modules/playwright-core')]])
-  if (!existsSync(path)) skip(`no ${what} at ${path}`);
-
-const requireWeb = createRequire(join(ROOT, 'web/package.json'));
-const { chromium } = requireWeb('playwright-core');
-let axeSource = null;
-try {
-  axeSource = readFileSync(requireWeb.resolve('axe-core/axe.min.js'), 'utf8');
-} catch {
-  console.log('note: axe-core is not installed (npm ci in web/): no accessibility check');
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// ---- the desk ----
-const dataDir = mkdtempSync(join(tmpdir(), 'escala-canned-'));
-execFileSync(ESCALA_BIN, ['user', 'add', '--data-dir', dataDir, '--email', ADMIN.email, '--name', 'Admin',
-  '--role', 'admin', '--password', ADMIN.password], { stdio: ['ignore', 'ignore', 'inherit'] });
-const server = spawn(ESCALA_BIN, ['serve', '--data-dir', dataDir, '--http', '127.0.0.1:0', '--web-root', WEB_ROOT],
-  { stdio: ['ignore', 'ignore', 'pipe'] });
-let serverLog = '';
-server.stderr.on('data', (d) => { serverLog += d; });
-let browser;
-async function cleanup() {
-  if (browser) await browser.close().catch(() => {});
-  if (server.exitCode === null) {
-    const exited = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    await Promise.race([exited, sleep(10000)]);
-  }
-  rmSync(dataDir, { recursive: true, force: true });
-}
-
-async function waitForPort() {
-  const file = join(dataDir, 'ports.json');
-  for (let i = 0; i < 300; i++) {
-    if (server.exitCode !== null) throw new Error(`escala serve exited ${server.exitCode}: ${serverLog}`);
-    if (existsSync(file)) {
-      try { return JSON.parse(readFileSync(file, 'utf8')).http; } catch { /* being written */ }
-    }
-    await sleep(50);
-  }
-  throw new Error('escala serve did not write ports.json');
-}
-
+const { chromium, axeSource } = prerequisites();
+const desk = await startDesk({ prefix: 'escala-canned-' });
+const { api } = desk;
 let base;
-// The API as any client; `raw` answers { status, json } instead of throwing on a refusal.
-async function api(method, path, body, token, raw = false) {
-  const headers = { Accept: 'application/json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const r = await fetch(base + '/api/v1' + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const json = r.status === 204 ? null : await r.json();
-  if (raw) return { status: r.status, json };
-  if (!r.ok) throw new Error(`${method} ${path} -> ${r.status} ${JSON.stringify(json)}`);
-  return json;
-}
+let browser;
 
-// axe-core on the page as it stands: any violation fails the test, whatever its impact.
+// axe-core on the page as it stands: any violation fails, whatever its impact (stricter than
+// desk.mjs's A11y, which fails on serious and critical ones only).
 const axeReport = [];
 async function checkA11y(page, name) {
   if (!axeSource) return;
@@ -143,19 +77,13 @@ async function saveAndWait(page, notice) {
 }
 
 async function main() {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  base = `http://127.0.0.1:${await waitForPort()}`;
+  base = desk.base;
   const admin = (await api('POST', '/auth/login', ADMIN)).token;
   await api('POST', '/users', { email: SUPERVISOR.email, name: SUPERVISOR.name, role: 'supervisor', password: SUPERVISOR.password, language: 'es' }, admin);
   await api('POST', '/users', { email: AGENT.email, name: AGENT.name, role: 'agent', level: 1, password: AGENT.password, language: 'es' }, admin);
   const stored = async () => (await api('GET', '/canned-replies', undefined, admin)).items;
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium(chromium);
 
   // ---- the sign-in page: axe, as it opens and with a refusal, in both languages ----
   const sup = await consoleOf();
@@ -302,7 +230,7 @@ async function main() {
   assert.ok(!ana.scripts.some((s) => /CannedReplies/.test(s)), `an agent fetched the editor's chunk: ${ana.scripts}`);
   await checkA11y(ana, '/canned-replies as an agent');
   const agentToken = (await api('POST', '/auth/login', { email: AGENT.email, password: AGENT.password })).token;
-  const refused = await api('PUT', '/canned-replies', { items: [] }, agentToken, true);
+  const refused = await desk.raw('PUT', '/canned-replies', { items: [] }, agentToken);
   assert.equal(refused.status, 403);
   assert.equal(refused.json.error.code, 'forbidden');
   assert.equal((await stored()).length, 1, "the agent's PUT changed the list");
@@ -313,14 +241,4 @@ async function main() {
   console.log(`screenshot: ${join(ARTIFACTS, 'canned-replies.png')}`);
 }
 
-try {
-  await main();
-  console.log('browser canned-replies test: OK');
-  await cleanup();
-  process.exit(0);
-} catch (e) {
-  console.error('browser canned-replies test FAILED:', e);
-  if (serverLog) console.error('--- escala serve log (tail) ---\n' + serverLog.slice(-3000));
-  await cleanup();
-  process.exit(1);
-}
+await runTest('browser canned-replies test', desk, main, () => browser);
