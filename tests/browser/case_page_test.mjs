@@ -12,10 +12,9 @@
 //
 // Live: with a draft typed in the reply box (and in the escalation reason), a reply, the
 // customer's answer and an internal note added through the API and a note added in another
-// console (a supervisor's)
-// appear on the open case page without a reload, highlighted and announced (aria-live), each
-// within LIVE_BUDGET_MS of the change as a MutationObserver in the page sees it; the drafts
-// stay; a change of another case fetches nothing.
+// console (a supervisor's) appear on the open case page without a reload, highlighted and
+// announced (aria-live), each within LIVE_BUDGET_MS of the change as a MutationObserver in
+// the page sees it; the drafts stay; a change of another case fetches nothing.
 //
 // Severity: a change that needs a reason, without one, is refused with a message and changes
 // nothing; with a reason the desk has the new severity, the history shows it with the reason
