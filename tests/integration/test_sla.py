@@ -207,8 +207,15 @@ class CalendarEdits(MovableClock, ServerTestCase):
         n = case["number"]
         before = case["sla"]["response_due"]
         edit_at = self.advance(10 * 60)  # 10 of the 60 minutes run under the old hours
-        # From now on the "24x7" calendar only opens 00:00-06:00 UTC, every day.
-        hours = {d: [["00:00", "06:00"]] for d in
+        # From now on the "24x7" calendar only opens two hours a day (UTC), starting at least
+        # two hours after the edit: the remaining 50 minutes must move, whatever the time
+        # of day the test runs at (a window that held the edit's instant would leave the due
+        # instant where it was, as 00:00-06:00 did for a run at 23:51 UTC).
+        start = (instant(edit_at).hour + 2) % 24
+        if start > 21:
+            start = 0
+        window = [f"{start:02d}:00", f"{start + 2:02d}:00"]
+        hours = {d: [window] for d in
                  ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
         r = self.api("PUT", "/calendars/24x7", {"time_zone": "UTC", "week": hours})
         self.assertEqual(r.status, 200, str(r))
@@ -230,7 +237,7 @@ class CalendarEdits(MovableClock, ServerTestCase):
         self.assertEqual(change["type"], "calendar_changed")
         self.assertEqual(change["data"]["name"], "24x7")
         self.assertTrue(change["data"]["old"]["always_open"])
-        self.assertEqual(change["data"]["new"]["week"]["monday"], [["00:00", "06:00"]])
+        self.assertEqual(change["data"]["new"]["week"]["monday"], [window])
 
     def test_calendar_edits_are_checked_and_for_administrators(self):
         bad = {"time_zone": "Mars/Olympus", "week": {"monday": [["09:00", "17:00"]]}}
