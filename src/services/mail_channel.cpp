@@ -401,18 +401,30 @@ void CaseMailer::decorate(core::Change& change, const core::CaseContext& ctx,
     }
   }
   // Staff notifications (D6) by email, to those who want them (the core already left out
-  // the quiet ones).
-  for (const auto& n : change.notifications) {
+  // the quiet ones). One message per person and change: a change that fires several
+  // timers at once (e.g. a warning and a breach that both fell due while the desk was
+  // down) or several rules tells each person everything in one message, titles joined.
+  std::vector<int64_t> people;  // in the order of their first notification
+  for (const auto& n : change.notifications)
+    if (std::find(people.begin(), people.end(), n.user_id) == people.end())
+      people.push_back(n.user_id);
+  for (int64_t person : people) {
     const core::StaffMember* who = nullptr;
     for (const auto& s : ctx.staff)
-      if (s.id == n.user_id) who = &s;
+      if (s.id == person) who = &s;
     if (!who || who->email.empty() || who->quiet) continue;
+    std::string title, body;
+    for (const auto& n : change.notifications) {
+      if (n.user_id != person) continue;
+      title += (title.empty() ? "" : " · ") + n.subject;
+      body += (body.empty() ? "" : "\n\n") + n.body;
+    }
     const std::string number = number_of(change.after);
     auto text = templates()->render(
         "notification", who->language,
         Json{{"number", number},
-             {"title", n.subject},
-             {"body", n.body},
+             {"title", title},
+             {"body", body},
              {"case_url", settings_.public_url + "/cases/" + number}});
     core::OutboxMessage m;
     m.kind = "notification";

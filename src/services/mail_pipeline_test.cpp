@@ -1028,6 +1028,32 @@ TEST_F(MailPipelineTest, DecorateMailsOnlyStaffWithAnAddressWhoAreNotQuiet) {
   EXPECT_EQ(to, (std::vector<std::string>{"a@callmyway.com", "d@callmyway.com"}));
 }
 
+// A warning and a breach that fell due together (e.g. while the desk was down) are one
+// message per person, not one per timer.
+TEST_F(MailPipelineTest, DecorateSendsOneMessagePerPersonAndChange) {
+  core::CaseContext ctx;
+  ctx.staff = {core::StaffMember{1, core::Role::kAgent, 1, false, "a@callmyway.com", "A", "es"},
+               core::StaffMember{4, core::Role::kSupervisor, 0, false, "d@callmyway.com", "D", "en"}};
+  core::Change change;
+  change.after.id = 7;
+  change.notifications = {
+      core::Notification{0, 1, 7, "sla_warning", "Aviso: respuesta al 75 %", "queda poco", {}},
+      core::Notification{0, 4, 7, "sla_breached", "Incumplido: respuesta", "vencido", {}},
+      core::Notification{0, 1, 7, "sla_breached", "Incumplido: respuesta", "vencido", {}}};
+  mailer_.decorate(change, ctx, clock_.now());
+  ASSERT_EQ(change.outbox.size(), 2u);
+  const auto& a = change.outbox[0];
+  EXPECT_EQ(a.recipients, std::vector<std::string>{"a@callmyway.com"});
+  EXPECT_NE(a.mail.subject.find("Aviso: respuesta al 75 % · Incumplido: respuesta"), std::string::npos)
+      << a.mail.subject;
+  EXPECT_LT(a.mail.text.find("queda poco"), a.mail.text.find("vencido")) << a.mail.text;
+  const auto& d = change.outbox[1];
+  EXPECT_EQ(d.recipients, std::vector<std::string>{"d@callmyway.com"});
+  EXPECT_NE(d.mail.subject.find("Incumplido: respuesta"), std::string::npos);
+  EXPECT_EQ(d.mail.subject.find("Aviso"), std::string::npos) << d.mail.subject;
+  EXPECT_EQ(change.notifications.size(), 3u) << "the records stay one per cause";
+}
+
 // ---- the outbox sender -----------------------------------------------------------------------
 
 class OutboxSenderTest : public MailPipelineTest {
