@@ -9,6 +9,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kNotFound: return "not_found";
     case ErrorCode::kAlreadyExists: return "already_exists";
     case ErrorCode::kInvalidTransition: return "invalid_transition";
+    case ErrorCode::kConflict: return "conflict";
     case ErrorCode::kPermissionDenied: return "forbidden";
     case ErrorCode::kUnauthenticated: return "unauthenticated";
     case ErrorCode::kRateLimited: return "rate_limited";

@@ -17,6 +17,7 @@ enum class ErrorCode {
   kNotFound,           // the thing does not exist, or the caller may not know it does
   kAlreadyExists,      // a unique key is taken
   kInvalidTransition,  // the case's state does not allow this action now
+  kConflict,           // what the caller read has changed since (optimistic concurrency)
   kPermissionDenied,   // authenticated, but the role may not do this
   kUnauthenticated,    // no valid credentials
   kRateLimited,        // too many attempts; try later

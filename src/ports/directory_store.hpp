@@ -73,9 +73,12 @@ class DirectoryStore {
     std::string type;
     core::Json data;
   };
-  // Replaces setting `key` and records `event` in one transaction.
+  // Replaces setting `key` and records `event` in one transaction. With `expected`, only
+  // if the stored value still equals it (an absent setting equals null), atomically with
+  // the write even against other processes; otherwise kConflict and nothing is written.
   virtual Status put_setting_with_event(const std::string& key, const core::Json& value,
-                                        const DeskEvent& event) = 0;
+                                        const DeskEvent& event,
+                                        const std::optional<core::Json>& expected = std::nullopt) = 0;
   virtual Result<std::vector<DeskEvent>> desk_events(int64_t before_id, int limit) = 0;
 
   // Desk configuration as JSON documents by key ("defaults", ...).

@@ -126,6 +126,26 @@ Result<core::Json> read_reply(const core::Json& j, const std::string& at) {
   return out;
 }
 
+// The "version" of a stored list: FNV-1a (64 bits) of its JSON text, the same on every
+// node (what the desk stored is what every node reads).
+std::string version_of(const core::Json& stored) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : stored.dump()) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4) out[static_cast<size_t>(i)] = kHex[h & 0xf];
+  return out;
+}
+
+core::Json canned_list(core::Json list, const core::Json& stored) {
+  const auto total = list.size();
+  return core::Json{{"items", std::move(list)}, {"total", total}, {"next", nullptr},
+                    {"version", version_of(stored)}};
+}
+
 }  // namespace
 
 Result<core::Json> ConfigService::canned_replies(const core::Actor& actor) {
@@ -133,10 +153,9 @@ Result<core::Json> ConfigService::canned_replies(const core::Actor& actor) {
     return make_error(ErrorCode::kPermissionDenied, "canned replies are for the desk's staff");
   auto stored = settings_.get_setting("canned_replies");
   if (!stored.ok()) return stored.error();
-  core::Json list = stored->value_or(core::Json::array());
-  if (!list.is_array()) list = core::Json::array();
-  const auto total = list.size();
-  return core::Json{{"items", std::move(list)}, {"total", total}, {"next", nullptr}};
+  const core::Json raw = stored->value_or(core::Json());
+  core::Json list = raw.is_array() ? raw : core::Json::array();
+  return canned_list(std::move(list), raw);
 }
 
 Result<core::Json> ConfigService::put_canned_replies(const core::Actor& actor,
@@ -148,7 +167,10 @@ Result<core::Json> ConfigService::put_canned_replies(const core::Actor& actor,
   if (!body.is_object() || !body.contains("items"))
     return bad_reply("the body must be {\"items\": [...]}", "items");
   for (const auto& [k, v] : body.items())
-    if (k != "items") return make_error(ErrorCode::kUnknownField, "unknown field '" + k + "'", k);
+    if (k != "items" && k != "version")
+      return make_error(ErrorCode::kUnknownField, "unknown field '" + k + "'", k);
+  if (body.contains("version") && !body["version"].is_string())
+    return bad_reply("must be the version answered with the list", "version");
   const core::Json& items = body["items"];
   if (!items.is_array()) return bad_reply("must be a list of canned replies", "items");
   if (items.size() > kMaxCannedReplies)
@@ -167,8 +189,16 @@ Result<core::Json> ConfigService::put_canned_replies(const core::Actor& actor,
 
   auto stored = settings_.get_setting("canned_replies");
   if (!stored.ok()) return stored.error();
-  core::Json old = stored->value_or(core::Json::array());
-  if (!old.is_array()) old = core::Json::array();
+  const core::Json raw = stored->value_or(core::Json());
+  std::optional<core::Json> expected;
+  if (body.contains("version")) {
+    if (body["version"].get_ref<const std::string&>() != version_of(raw))
+      return make_error(ErrorCode::kConflict,
+                        "the canned replies were changed since you read them: read them again",
+                        "version");
+    expected = raw;  // and still so when the list is written (checked by the store)
+  }
+  core::Json old = raw.is_array() ? raw : core::Json::array();
   core::Json added = core::Json::array(), changed = core::Json::array(),
              removed = core::Json::array();
   std::map<std::string, core::Json> before;
@@ -183,9 +213,15 @@ Result<core::Json> ConfigService::put_canned_replies(const core::Actor& actor,
   ports::DirectoryStore::DeskEvent event{
       0, clock_.now(), actor.user_id, actor.name, "canned_replies_changed",
       {{"added", added}, {"changed", changed}, {"removed", removed}, {"count", list.size()}}};
-  ESCALA_TRY(settings_.put_setting_with_event("canned_replies", list, event));
-  const auto total = list.size();
-  return core::Json{{"items", std::move(list)}, {"total", total}, {"next", nullptr}};
+  if (auto st = settings_.put_setting_with_event("canned_replies", list, event, expected); !st.ok()) {
+    if (st.error().code == ErrorCode::kConflict)
+      return make_error(ErrorCode::kConflict,
+                        "the canned replies were changed since you read them: read them again",
+                        "version");
+    return st.error();
+  }
+  core::Json stored_now = list;
+  return canned_list(std::move(list), stored_now);
 }
 
 Result<std::vector<ports::DirectoryStore::DeskEvent>> ConfigService::history(

@@ -28,6 +28,9 @@ class ConfigService {
   // {id, title, body_es, body_en}, kept as the desk setting "canned_replies". Any staff
   // member reads them; administrators and supervisors replace the whole list (recorded in
   // the desk's history as canned_replies_changed with the ids added, changed, removed).
+  // The list answered carries a "version" (a digest of the stored list): a PUT that sends
+  // it back replaces the list only if nobody changed it since (else kConflict, nothing
+  // written, even when two nodes race); a PUT without it replaces whatever is stored.
   // Bodies may hold the placeholders of kCannedPlaceholders ({{case}}, {{customer}}, …),
   // which the console fills in; any other {{…}} is refused. The largest list allowed
   // (100 × two 4,000-byte bodies) fits in the API's 1 MiB body limit.

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
+#include <iostream>
 #include <set>
 #include <thread>
 
@@ -546,6 +548,48 @@ TEST_P(StoreContract, SessionsAndSettings) {
   EXPECT_FALSE(dir().find_session("abc")->has_value());
   ASSERT_TRUE(dir().put_setting("k", Json{{"a", 1}}).ok());
   EXPECT_EQ((*dir().get_setting("k").value())["a"], 1);
+}
+
+// Optimistic concurrency for desk settings (e.g. canned replies edited by two supervisors):
+// a write that names the value it read lands only if that is still the stored value.
+TEST_P(StoreContract, ASettingIsReplacedOnlyIfItIsStillWhatWasRead) {
+  auto event = [&](int n) {
+    return ports::DirectoryStore::DeskEvent{0, now_, 1, "Sol", "counter_changed", Json{{"n", n}}};
+  };
+  auto events = [&] { return dir().desk_events(0, 1000).value().size(); };
+  ASSERT_TRUE(dir().put_setting_with_event("counter", Json{{"n", 0}}, event(0), Json()).ok())
+      << "an absent setting is read as null";
+  auto stale = dir().put_setting_with_event("counter", Json{{"n", 9}}, event(9), Json());
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.error().code, ErrorCode::kConflict);
+  EXPECT_EQ((*dir().get_setting("counter").value())["n"], 0);
+  EXPECT_EQ(events(), 1u) << "nothing recorded for a refused write";
+  ASSERT_TRUE(dir().put_setting_with_event("counter", Json{{"n", 1}}, event(1), Json{{"n", 0}}).ok());
+
+  // Read, add one, write if unchanged (else read again): no increment is lost.
+  constexpr int kThreads = 6, kEach = 10;
+  std::atomic<int> conflicts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach;) {
+        auto read = dir().get_setting("counter");
+        ASSERT_TRUE(read.ok() && read.value());
+        const Json seen = **read;
+        const int n = seen["n"].get<int>() + 1;
+        auto st = dir().put_setting_with_event("counter", Json{{"n", n}}, event(n), seen);
+        if (st.ok()) {
+          ++i;
+        } else {
+          ASSERT_EQ(st.error().code, ErrorCode::kConflict) << st.error().message;
+          ++conflicts;
+        }
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ((*dir().get_setting("counter").value())["n"], 1 + kThreads * kEach);
+  EXPECT_EQ(events(), static_cast<size_t>(2 + kThreads * kEach));
+  std::cout << "concurrent read-modify-write: " << conflicts.load() << " conflicts retried\n";
 }
 
 TEST_P(StoreContract, ChangePasswordEndsTheUsersOtherSessions) {

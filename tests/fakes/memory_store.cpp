@@ -323,8 +323,14 @@ Result<int64_t> MemoryStore::update_cases_with_legacy_timers(const ports::CaseMu
 }
 
 Status MemoryStore::put_setting_with_event(const std::string& key, const core::Json& value,
-                                           const DeskEvent& event) {
+                                           const DeskEvent& event,
+                                           const std::optional<core::Json>& expected) {
   std::lock_guard lock(mu_);
+  if (expected) {
+    auto it = settings_.find(key);
+    if ((it == settings_.end() ? core::Json() : it->second) != *expected)
+      return make_error(ErrorCode::kConflict, "setting " + key + " changed since it was read");
+  }
   settings_[key] = value;
   DeskEvent e = event;
   e.id = static_cast<int64_t>(desk_events_.size()) + 1;

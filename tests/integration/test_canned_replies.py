@@ -29,7 +29,9 @@ class CannedReplies(ServerTestCase):
         for who in ("agent", "supervisor", "admin"):
             r = self.api("GET", "/canned-replies", as_=who)
             self.assertEqual(r.status, 200, str(r))
-            self.assertEqual(r.json, {"items": [], "total": 0, "next": None})
+            self.assertEqual(dict(r.json, version=None),
+                             {"items": [], "total": 0, "next": None, "version": None})
+            self.assertRegex(r.json["version"], "^[0-9a-f]{16}$")
 
     def test_customers_and_anonymous_read_nothing(self):
         self.assertError(self.api("GET", "/canned-replies", as_="customer"), 403,
@@ -53,7 +55,8 @@ class CannedReplies(ServerTestCase):
         r = self.put([only_es], as_="admin")
         self.assertEqual(r.status, 200, str(r))
         self.assertEqual(r.json["items"], [dict(only_es, body_en="")])
-        self.assertEqual(self.put([]).json, {"items": [], "total": 0, "next": None})
+        emptied = self.put([]).json
+        self.assertEqual((emptied["items"], emptied["total"], emptied["next"]), ([], 0, None))
 
     def test_changes_are_in_the_desk_history(self):
         self.assertEqual(self.put([GREETING]).status, 200)
@@ -73,6 +76,36 @@ class CannedReplies(ServerTestCase):
         r = self.put([CLOSING])
         h = self.api("GET", "/history?limit=1", as_="admin")
         self.assertEqual(h.json["items"][0]["data"]["removed"], ["greeting"])
+
+    def test_stale_read_change_is_refused(self):
+        """Two supervisors read the list; the second to save with the version she read is
+        told it changed (409 conflict) and nothing of hers is stored."""
+        self.assertEqual(self.put([GREETING]).status, 200)
+        read = self.api("GET", "/canned-replies", as_="supervisor").json
+        admin_read = self.api("GET", "/canned-replies", as_="admin").json
+        self.assertEqual(read["version"], admin_read["version"])
+        first = self.api("PUT", "/canned-replies",
+                         {"items": read["items"] + [CLOSING], "version": read["version"]},
+                         as_="supervisor")
+        self.assertEqual(first.status, 200, str(first))
+        self.assertNotEqual(first.json["version"], read["version"])
+        history = self.api("GET", "/history").json["items"]
+        late = dict(GREETING, title="Saludo del admin")
+        second = self.api("PUT", "/canned-replies",
+                          {"items": [late], "version": admin_read["version"]}, as_="admin")
+        self.assertError(second, 409, code="conflict", field="version")
+        now = self.api("GET", "/canned-replies", as_="agent").json
+        self.assertEqual(now["items"], [GREETING, CLOSING])
+        self.assertEqual(now["version"], first.json["version"])
+        self.assertEqual(self.api("GET", "/history").json["items"], history,
+                         "a refused change is not in the desk's history")
+        # Read again, re-apply: accepted. Without a version, whatever is stored is replaced.
+        again = self.api("PUT", "/canned-replies",
+                         {"items": [late, CLOSING], "version": now["version"]}, as_="admin")
+        self.assertEqual(again.status, 200, str(again))
+        self.assertEqual(self.put([GREETING]).status, 200)
+        self.assertError(self.api("PUT", "/canned-replies", {"items": [], "version": 7}), 400,
+                         field="version")
 
     def test_refusals_name_the_field(self):
         cases = [

@@ -91,7 +91,8 @@ int http_status_for(ErrorCode code) {
     case ErrorCode::kPermissionDenied: return 403;
     case ErrorCode::kNotFound: return 404;
     case ErrorCode::kAlreadyExists:
-    case ErrorCode::kInvalidTransition: return 409;
+    case ErrorCode::kInvalidTransition:
+    case ErrorCode::kConflict: return 409;
     case ErrorCode::kPayloadTooLarge: return 413;
     case ErrorCode::kRateLimited: return 429;
     case ErrorCode::kUnavailable: return 503;

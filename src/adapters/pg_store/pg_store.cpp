@@ -1185,8 +1185,19 @@ Status PgStore::put_setting(const std::string& key, const core::Json& value) {
 }
 
 Status PgStore::put_setting_with_event(const std::string& key, const core::Json& value,
-                                       const DeskEvent& event) {
+                                       const DeskEvent& event,
+                                       const std::optional<core::Json>& expected) {
   return impl_->tx([&](Conn& c) -> Status {
+    if (expected) {
+      // Writers of this key take turns until commit (an absent row has nothing to lock
+      // with FOR UPDATE), then compare with what the caller read.
+      c.exec("SELECT pg_advisory_xact_lock(hashtext('escala.setting'), hashtext($1))",
+             Params().text(key));
+      auto r = c.exec("SELECT value FROM settings WHERE key = $1", Params().text(key));
+      const Json now = r.rows() ? Json::parse(r.text(0, 0), nullptr, false) : Json();
+      if (now != *expected)
+        return make_error(ErrorCode::kConflict, "setting " + key + " changed since it was read");
+    }
     c.exec("INSERT INTO settings(key, value) VALUES($1, $2)"
            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
            Params().text(key).text(value.dump()));

@@ -1212,10 +1212,18 @@ Result<int64_t> SqliteStore::update_cases_with_legacy_timers(const ports::CaseMu
 }
 
 Status SqliteStore::put_setting_with_event(const std::string& key, const core::Json& value,
-                                           const DeskEvent& event) {
+                                           const DeskEvent& event,
+                                           const std::optional<core::Json>& expected) {
   return impl_->write([&](Session& s) -> Status {
     std::string k = key, v = value.dump(), type = event.type, name = event.actor_name,
                 data = event.data.dump();
+    if (expected) {  // the writer's transaction is the only one: read, compare, write
+      std::string current;
+      s << "SELECT value FROM settings WHERE key = :k", soci::use(k), soci::into(current);
+      const Json now = s.got_data() ? Json::parse(current, nullptr, false) : Json();
+      if (now != *expected)
+        return make_error(ErrorCode::kConflict, "setting " + key + " changed since it was read");
+    }
     long long at = to_unix_millis(event.at), actor = event.actor_id;
     s << "INSERT INTO settings(key, value) VALUES(:k, :v)"
          " ON CONFLICT(key) DO UPDATE SET value = excluded.value",

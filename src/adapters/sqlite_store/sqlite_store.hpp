@@ -73,7 +73,8 @@ class SqliteStore final : public ports::DeskStore {
   Result<std::optional<core::Json>> get_setting(const std::string& key) override;
   Status put_setting(const std::string& key, const core::Json& value) override;
   Status put_setting_with_event(const std::string& key, const core::Json& value,
-                                const DeskEvent& event) override;
+                                const DeskEvent& event,
+                                const std::optional<core::Json>& expected = std::nullopt) override;
   Result<std::vector<DeskEvent>> desk_events(int64_t before_id, int limit) override;
   Result<int64_t> update_cases_with_legacy_timers(const ports::CaseMutator& mutate) override;
 
