@@ -217,6 +217,34 @@ async function main() {
   assert.deepEqual(await sup.locator('[data-testid=canned-item-title]').allTextContents(), ['Necesitamos fecha y hora']);
   await checkA11y(sup, '/canned-replies with one reply');
 
+  // ---- another supervisor saves between the page's read and its save: nothing lost ----
+  // The page's PUT is held until an administrator has saved through the API; the desk then
+  // refuses the page's stale version (409) and the page applies its change to the new list.
+  const puts = [];
+  const byAdmin = { id: 'cierre', title: 'Cierre', body_es: 'Quedamos atentos.', body_en: '' };
+  await sup.route('**/api/v1/canned-replies', async (route) => {
+    if (route.request().method() !== 'PUT') return route.continue();
+    if (puts.length === 0) {
+      const now = await api('GET', '/canned-replies', undefined, admin);
+      await api('PUT', '/canned-replies', { items: [...now.items, byAdmin], version: now.version }, admin);
+    }
+    const response = await route.fetch();
+    puts.push(response.status());
+    await route.fulfill({ response });
+  });
+  await sup.click('[data-testid=canned-add]');
+  await sup.fill('[data-testid=canned-title]', 'Gracias');
+  await sup.fill('[data-testid=canned-body-es]', 'Gracias por su paciencia.');
+  await saveAndWait(sup, 'Se guardó «Gracias».');
+  await sup.unroute('**/api/v1/canned-replies');
+  assert.deepEqual(puts, [409, 200], 'the stale save was refused, then applied to the new list');
+  assert.deepEqual((await stored()).map((r) => r.id), ['necesitamos-la-hora', 'cierre', 'gracias']);
+  assert.deepEqual(await sup.locator('[data-testid=canned-item-title]').allTextContents(),
+    ['Necesitamos fecha y hora', 'Cierre', 'Gracias']);
+  // Back to the one reply the next steps expect.
+  const back = await api('GET', '/canned-replies', undefined, admin);
+  await api('PUT', '/canned-replies', { items: back.items.slice(0, 1), version: back.version }, admin);
+
   // ---- an agent: no link, no page, no chunk; the desk refuses the agent's PUT ----
   const ana = await consoleOf();
   await signIn(ana, AGENT);

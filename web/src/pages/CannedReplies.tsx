@@ -1,9 +1,9 @@
 // The canned-replies editor (/canned-replies): supervisors and administrators list, add,
 // edit, reorder and delete the saved replies agents insert on the case page. The desk keeps
 // them as one list (GET/PUT /api/v1/canned-replies, the whole list per PUT, order kept), so
-// every change reads the stored list again just before its PUT and applies itself to that:
-// a reply another supervisor added meanwhile is not dropped. (The API has no version to
-// make this airtight; two PUTs at the same moment still end as the later one.)
+// every change reads the stored list again just before its PUT and applies itself to that,
+// sending back the list's version: if another supervisor saved in between, the desk answers
+// 409 and the change is applied again to the new list, so nobody's change is dropped.
 //
 // A chunk of its own, loaded by main.tsx only for the roles that may use it.
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -30,12 +30,24 @@ type Note = ((w: CannedWords) => string) | null;
 
 const PATH = '/canned-replies';
 
+type Stored = List<CannedReply> & { version: string };
+
 async function stored(): Promise<CannedReply[]> {
-  return (await call<List<CannedReply>>('GET', PATH)).items;
+  return (await call<Stored>('GET', PATH)).items;
 }
 
-async function replace(items: CannedReply[]): Promise<CannedReply[]> {
-  return (await call<List<CannedReply>>('PUT', PATH, { items })).items;
+// Reads the stored list, applies `apply` to it and saves the result with the version read;
+// a save by someone else in between (409 conflict) means reading and applying again (three
+// tries, then the desk's answer is shown). Answers the list as stored.
+async function applyToStored(apply: (fresh: CannedReply[]) => CannedReply[]): Promise<CannedReply[]> {
+  for (let attempt = 1; ; attempt++) {
+    const fresh = await call<Stored>('GET', PATH);
+    try {
+      return (await call<Stored>('PUT', PATH, { items: apply(fresh.items), version: fresh.version })).items;
+    } catch (e) {
+      if (!(e instanceof ApiError && e.code === 'conflict') || attempt === 3) throw e;
+    }
+  }
 }
 
 // The identifier a new reply gets from its title: unique among `taken`.
@@ -137,19 +149,20 @@ export default function CannedReplies() {
     let next: CannedReply[] = [];
     let at = -1;
     try {
-      const fresh = await stored();
-      const others = fresh.filter((r) => r.id !== draft.original);
-      const reply: CannedReply = {
-        id: draft.idTouched ? draft.id.trim() : autoId(draft.title, others),
-        title: draft.title,
-        body_es: draft.body_es,
-        body_en: draft.body_en,
-      };
-      at = draft.original === null ? -1 : fresh.findIndex((r) => r.id === draft.original);
-      next = at < 0 ? [...fresh, reply] : fresh.map((r, i) => (i === at ? reply : r));
-      if (at < 0) at = next.length - 1;
-      const saved = await replace(next);
-      const title = reply.title;
+      const saved = await applyToStored((fresh) => {
+        const others = fresh.filter((r) => r.id !== draft.original);
+        const reply: CannedReply = {
+          id: draft.idTouched ? draft.id.trim() : autoId(draft.title, others),
+          title: draft.title,
+          body_es: draft.body_es,
+          body_en: draft.body_en,
+        };
+        at = draft.original === null ? -1 : fresh.findIndex((r) => r.id === draft.original);
+        next = at < 0 ? [...fresh, reply] : fresh.map((r, i) => (i === at ? reply : r));
+        if (at < 0) at = next.length - 1;
+        return next;
+      });
+      const title = draft.title;
       setItems(saved);
       setNotice(() => (x: CannedWords) => x.saved(title));
       close();
@@ -176,7 +189,7 @@ export default function CannedReplies() {
     setNotice(null);
     setListError(null);
     try {
-      setItems(await replace(apply(await stored())));
+      setItems(await applyToStored(apply));
       setNotice(() => done);
     } catch (err) {
       setListError(failure(err));
