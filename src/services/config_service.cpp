@@ -35,25 +35,34 @@ Result<core::Json> ConfigService::put_calendar(const core::Actor& actor, const s
   if (!spec.ok()) return spec.error();
   if (auto cal = core::BusinessCalendar::create(*spec); !cal.ok()) return cal.error();
 
-  auto defaults = settings_.get_setting("defaults");
-  if (!defaults.ok()) return defaults.error();
-  core::Json desk = defaults->value_or(core::Json::object());
-  core::Json list = desk.value("calendars", core::Json::array());
-  core::Json old = nullptr;
-  bool replaced = false;
+  // The calendars live in the desk's "defaults" document with other settings: read it,
+  // change this calendar, and write it back only if nobody (another administrator, another
+  // node) wrote it in between; else read again (their change and this one both stay).
   const core::Json stored = core::calendar_to_json(*spec);
-  for (auto& c : list)
-    if (c.value("name", std::string()) == name) {
-      old = c;
-      c = stored;
-      replaced = true;
-    }
-  if (!replaced) list.push_back(stored);
-  desk["calendars"] = list;
-  ports::DirectoryStore::DeskEvent event{0, clock_.now(), actor.user_id, actor.name,
-                                         "calendar_changed",
-                                         {{"name", name}, {"old", old}, {"new", stored}}};
-  ESCALA_TRY(settings_.put_setting_with_event("defaults", desk, event));
+  ports::DirectoryStore::DeskEvent event;
+  for (int attempt = 1;; ++attempt) {
+    auto defaults = settings_.get_setting("defaults");
+    if (!defaults.ok()) return defaults.error();
+    core::Json desk = defaults->value_or(core::Json::object());
+    core::Json list = desk.value("calendars", core::Json::array());
+    core::Json old = nullptr;
+    bool replaced = false;
+    for (auto& c : list)
+      if (c.value("name", std::string()) == name) {
+        old = c;
+        c = stored;
+        replaced = true;
+      }
+    if (!replaced) list.push_back(stored);
+    desk["calendars"] = list;
+    event = ports::DirectoryStore::DeskEvent{0, clock_.now(), actor.user_id, actor.name,
+                                             "calendar_changed",
+                                             {{"name", name}, {"old", old}, {"new", stored}}};
+    auto st = settings_.put_setting_with_event("defaults", desk, event,
+                                               defaults->value_or(core::Json()));
+    if (st.ok()) break;
+    if (st.error().code != ErrorCode::kConflict || attempt == 5) return st.error();
+  }
   // The new hours apply from the edit on; time already run keeps its measure. Timers are
   // marks of the calendar, so no case is rewritten: the scheduler only plans again.
   ESCALA_TRY(calendars_.put(*spec, event.at));

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
+#include <set>
 #include <thread>
+#include <utility>
 
 #include "fakes/fake_crypto.hpp"
 #include "fakes/memory_store.hpp"
@@ -397,6 +400,49 @@ TEST_F(ServicesTest, CalendarEditsOfAnotherNodeAreAppliedFromTheirInstant) {
   const Millis later = *calendars_.mark("support", clock_.now() + Seconds{9 * 86400});
   EXPECT_EQ(*here.sync_calendars(), 1);
   EXPECT_EQ(*calendars_.mark("support", clock_.now() + Seconds{9 * 86400}), later);
+}
+
+// A store where something can happen between a read of a setting and what follows (another
+// node writing it, in a real desk).
+class InterleavingStore : public fakes::MemoryStore {
+ public:
+  std::function<void()> after_next_read;
+  Result<std::optional<core::Json>> get_setting(const std::string& key) override {
+    auto r = MemoryStore::get_setting(key);
+    if (key == "defaults" && after_next_read) std::exchange(after_next_read, nullptr)();
+    return r;
+  }
+};
+
+// Two administrators (or nodes) edit different calendars at the same moment: the calendars
+// share one stored document, and neither edit is lost.
+TEST_F(ServicesTest, ConcurrentCalendarEditsAreBothKept) {
+  InterleavingStore desk;
+  CalendarSet here_calendars, there_calendars;
+  ConfigService here(desk, here_calendars, cases_, clock_);
+  ConfigService there(desk, there_calendars, cases_, clock_);
+  const core::Actor admin{0, core::Role::kAdmin, 3, "", "Admin"};
+  auto hours = [](const std::string& name, int open_hour) {
+    core::CalendarSpec spec;
+    spec.name = name;
+    spec.time_zone = "UTC";
+    for (auto& day : spec.week)
+      day = {core::DayInterval{Seconds{open_hour * 3600}, Seconds{(open_hour + 8) * 3600}}};
+    return core::calendar_to_json(spec);
+  };
+  bool interleaved = false;
+  desk.after_next_read = [&] {  // "there" saves between "here"'s read and its write
+    interleaved = there.put_calendar(admin, "lab", hours("lab", 6)).ok();
+  };
+  auto edited = here.put_calendar(admin, "oficina", hours("oficina", 8));
+  ASSERT_TRUE(edited.ok()) << edited.error().message;
+  ASSERT_TRUE(interleaved);
+  const core::Json stored = *desk.get_setting("defaults").value();
+  std::set<std::string> names;
+  for (const auto& c : stored["calendars"]) names.insert(c.value("name", std::string()));
+  EXPECT_TRUE(names.contains("lab")) << "the other edit was overwritten";
+  EXPECT_TRUE(names.contains("oficina"));
+  EXPECT_EQ(desk.desk_events(0, 10)->size(), 2u);
 }
 
 TEST_F(ServicesTest, UnassignedCasesAlertTheSupervisorsOnceAfterThirtyBusinessMinutes) {

@@ -11,7 +11,7 @@
 
 namespace escala::fakes {
 
-class MemoryStore final : public ports::CaseStore,
+class MemoryStore : public ports::CaseStore,
                           public ports::DirectoryStore,
                           public ports::MailStore {
  public:
