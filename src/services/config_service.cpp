@@ -233,6 +233,23 @@ Result<core::Json> ConfigService::put_canned_replies(const core::Actor& actor,
   return canned_list(std::move(list), stored_now);
 }
 
+Result<core::Json> ConfigService::mail_secrets(ports::Crypto& crypto) {
+  for (int attempt = 1;; ++attempt) {
+    auto got = settings_.get_setting("mail_secrets");
+    if (!got.ok()) return got.error();
+    if (got.value()) return *got.value();
+    core::Json made = {{"loop_token", crypto.random_token(16)},
+                       {"link_secret", crypto.random_token(32)},
+                       {"mailgate_token", crypto.random_token(32)}};
+    const ports::DirectoryStore::DeskEvent event{0, clock_.now(), 0, "Escala",
+                                                 "mail_secrets_created", core::Json::object()};
+    auto st = settings_.put_setting_with_event("mail_secrets", made, event, core::Json());
+    if (st.ok()) return made;
+    // Another node stored its secrets first: read them on the next round.
+    if (st.error().code != ErrorCode::kConflict || attempt == 3) return st.error();
+  }
+}
+
 Result<std::vector<ports::DirectoryStore::DeskEvent>> ConfigService::history(
     const core::Actor& actor, int64_t before_id, int limit) {
   if (actor.role != core::Role::kAdmin && actor.role != core::Role::kSupervisor)

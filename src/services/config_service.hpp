@@ -8,6 +8,7 @@
 #include "core/model.hpp"
 #include "ports/case_store.hpp"
 #include "ports/clock.hpp"
+#include "ports/crypto.hpp"
 #include "ports/directory_store.hpp"
 #include "services/calendar_set.hpp"
 #include "services/case_service.hpp"
@@ -41,6 +42,13 @@ class ConfigService {
                                                         "account"};
   Result<core::Json> canned_replies(const core::Actor& actor);
   Result<core::Json> put_canned_replies(const core::Actor& actor, const core::Json& body);
+
+  // The desk's mail secrets ({loop_token, link_secret, mailgate_token}), made with `crypto`
+  // and stored on the desk's first start. Nodes starting together on a new desk all answer
+  // the one set stored (written only where none is, else read back), so links and loop
+  // tokens made by one are accepted by all. A failed read is an error, never new secrets
+  // (they would void every link already sent).
+  Result<core::Json> mail_secrets(ports::Crypto& crypto);
 
   Result<std::vector<ports::DirectoryStore::DeskEvent>> history(const core::Actor& actor,
                                                                 int64_t before_id, int limit);

@@ -406,10 +406,11 @@ TEST_F(ServicesTest, CalendarEditsOfAnotherNodeAreAppliedFromTheirInstant) {
 // node writing it, in a real desk).
 class InterleavingStore : public fakes::MemoryStore {
  public:
-  std::function<void()> after_next_read;
-  Result<std::optional<core::Json>> get_setting(const std::string& key) override {
-    auto r = MemoryStore::get_setting(key);
-    if (key == "defaults" && after_next_read) std::exchange(after_next_read, nullptr)();
+  std::string key = "defaults";
+  std::function<void()> after_next_read;  // of `key`
+  Result<std::optional<core::Json>> get_setting(const std::string& k) override {
+    auto r = MemoryStore::get_setting(k);
+    if (k == key && after_next_read) std::exchange(after_next_read, nullptr)();
     return r;
   }
 };
@@ -443,6 +444,26 @@ TEST_F(ServicesTest, ConcurrentCalendarEditsAreBothKept) {
   EXPECT_TRUE(names.contains("lab")) << "the other edit was overwritten";
   EXPECT_TRUE(names.contains("oficina"));
   EXPECT_EQ(desk.desk_events(0, 10)->size(), 2u);
+}
+
+// Two nodes start on a new desk at once: both use the secrets the first one stored (links
+// and loop tokens made by either are accepted by both), and a restart reads them back.
+TEST_F(ServicesTest, NodesStartingTogetherShareTheMailSecrets) {
+  InterleavingStore desk;
+  desk.key = "mail_secrets";
+  CalendarSet calendars_a, calendars_b;
+  ConfigService a(desk, calendars_a, cases_, clock_);
+  ConfigService b(desk, calendars_b, cases_, clock_);
+  Result<core::Json> of_b = core::Json();
+  desk.after_next_read = [&] { of_b = b.mail_secrets(crypto_); };  // b between a's read and write
+  auto of_a = a.mail_secrets(crypto_);
+  ASSERT_TRUE(of_a.ok()) << of_a.error().message;
+  ASSERT_TRUE(of_b.ok());
+  EXPECT_TRUE(of_b->contains("link_secret"));
+  EXPECT_EQ(*of_a, *of_b) << "a kept secrets of its own";
+  EXPECT_EQ(*a.mail_secrets(crypto_), *of_b);
+  EXPECT_EQ(*desk.get_setting("mail_secrets").value(), *of_b);
+  EXPECT_EQ(desk.desk_events(0, 10)->size(), 1u);
 }
 
 TEST_F(ServicesTest, UnassignedCasesAlertTheSupervisorsOnceAfterThirtyBusinessMinutes) {

@@ -55,6 +55,31 @@ class PostgresDesk(unittest.TestCase):
     def api(self, node, method, path, body=None):
         return self.clients[node].request(method, API + path, body, token=self.tokens[node])
 
+    def test_nodes_starting_together_on_a_new_desk_share_its_mail_secrets(self):
+        """The first start of a desk makes its mail secrets (loop token, link key, mailgate
+        token). Nodes started at the same moment on a new database must all use the ones
+        stored, or links and loop tokens signed by one are refused by the others."""
+        for round_ in range(3):
+            url = self.pg.new_database()
+            dirs = [tempfile.mkdtemp(prefix="escala-pg-secrets-") for _ in range(3)]
+            self.assertEqual(run_cli("migrate", "--data-dir", dirs[0], "--db", url).returncode, 0)
+            nodes = [EscalaServer(data_dir=d, extra_args=("--db", url)) for d in dirs]
+            try:
+                with concurrent.futures.ThreadPoolExecutor(len(nodes)) as pool:
+                    list(pool.map(lambda n: n.start(), nodes))
+                tokens = set()
+                for d in dirs:
+                    with open(os.path.join(d, "mailgate.token")) as f:
+                        tokens.add(f.read().strip())
+                self.assertEqual(len(tokens), 1, f"round {round_}: the nodes use different secrets")
+                r = run_cli("migrate", "--data-dir", dirs[0], "--db", url)  # still one desk
+                self.assertEqual(r.returncode, 0, r.stderr)
+            finally:
+                for n in nodes:
+                    n.stop()
+                for d in dirs:
+                    shutil.rmtree(d, ignore_errors=True)
+
     def test_migrate_reports_the_schema_version_on_postgresql(self):
         r = run_cli("migrate", "--data-dir", self.nodes[0].data_dir, "--db", self.pg.url)
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -341,17 +341,13 @@ int serve(const ServeOptions& options) {
   // ---- the email channel ----
   // Secrets made once per desk: the loop token on every message Escala sends, the key of
   // the confirmation links, and the mail gateway's secret.
+  // Made on the desk's first start; nodes starting together all use the one set stored.
   core::Json secrets;
-  if (auto got = store.get_setting("mail_secrets"); got.ok() && got.value()) {
-    secrets = *got.value();
+  if (auto got = desk_config.mail_secrets(**crypto); got.ok()) {
+    secrets = std::move(got).value();
   } else {
-    secrets = {{"loop_token", (*crypto)->random_token(16)},
-               {"link_secret", (*crypto)->random_token(32)},
-               {"mailgate_token", (*crypto)->random_token(32)}};
-    if (auto st = store.put_setting("mail_secrets", secrets); !st.ok()) {
-      spdlog::critical("cannot store the mail secrets: {}", st.error().message);
-      return 1;
-    }
+    spdlog::critical("cannot read or store the mail secrets: {}", got.error().message);
+    return 1;
   }
   services::MailSettings mail_settings = services::MailSettings::from_defaults(
       desk_defaults, secrets.value("loop_token", ""), secrets.value("link_secret", ""));
