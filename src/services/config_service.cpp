@@ -1,5 +1,6 @@
 #include "services/config_service.hpp"
 
+#include <functional>
 #include <map>
 #include <set>
 
@@ -7,6 +8,36 @@
 #include "core/text.hpp"
 
 namespace escala::services {
+
+namespace {
+
+using DeskEvent = ports::DirectoryStore::DeskEvent;
+struct SettingWrite {
+  core::Json value;
+  DeskEvent event;
+};
+
+// Read-modify-write of the desk setting `key` that keeps what other administrators and
+// nodes write meanwhile: `change` computes the write from the value read (nullopt: write
+// nothing), and it is stored only if the setting is still that value, else read again.
+// Answers the write stored, if any.
+Result<std::optional<SettingWrite>> update_setting(
+    ports::DirectoryStore& settings, const std::string& key,
+    const std::function<std::optional<SettingWrite>(const std::optional<core::Json>&)>& change) {
+  constexpr int kTries = 5;
+  for (int attempt = 1;; ++attempt) {
+    auto current = settings.get_setting(key);
+    if (!current.ok()) return current.error();
+    std::optional<SettingWrite> write = change(*current);
+    if (!write) return write;
+    auto st = settings.put_setting_with_event(key, write->value, write->event,
+                                              current->value_or(core::Json()));
+    if (st.ok()) return write;
+    if (st.error().code != ErrorCode::kConflict || attempt == kTries) return st.error();
+  }
+}
+
+}  // namespace
 
 ConfigService::ConfigService(ports::DirectoryStore& settings, CalendarSet& calendars,
                              CaseService& cases, const ports::Clock& clock)
@@ -35,15 +66,10 @@ Result<core::Json> ConfigService::put_calendar(const core::Actor& actor, const s
   if (!spec.ok()) return spec.error();
   if (auto cal = core::BusinessCalendar::create(*spec); !cal.ok()) return cal.error();
 
-  // The calendars live in the desk's "defaults" document with other settings: read it,
-  // change this calendar, and write it back only if nobody (another administrator, another
-  // node) wrote it in between; else read again (their change and this one both stay).
+  // The calendars live in the desk's "defaults" document with other settings.
   const core::Json stored = core::calendar_to_json(*spec);
-  ports::DirectoryStore::DeskEvent event;
-  for (int attempt = 1;; ++attempt) {
-    auto defaults = settings_.get_setting("defaults");
-    if (!defaults.ok()) return defaults.error();
-    core::Json desk = defaults->value_or(core::Json::object());
+  auto written = update_setting(settings_, "defaults", [&](const std::optional<core::Json>& now) {
+    core::Json desk = now.value_or(core::Json::object());
     core::Json list = desk.value("calendars", core::Json::array());
     core::Json old = nullptr;
     bool replaced = false;
@@ -55,19 +81,17 @@ Result<core::Json> ConfigService::put_calendar(const core::Actor& actor, const s
       }
     if (!replaced) list.push_back(stored);
     desk["calendars"] = list;
-    event = ports::DirectoryStore::DeskEvent{0, clock_.now(), actor.user_id, actor.name,
-                                             "calendar_changed",
-                                             {{"name", name}, {"old", old}, {"new", stored}}};
-    auto st = settings_.put_setting_with_event("defaults", desk, event,
-                                               defaults->value_or(core::Json()));
-    if (st.ok()) break;
-    if (st.error().code != ErrorCode::kConflict || attempt == 5) return st.error();
-  }
+    return std::optional<SettingWrite>(SettingWrite{
+        desk, DeskEvent{0, clock_.now(), actor.user_id, actor.name, "calendar_changed",
+                        {{"name", name}, {"old", old}, {"new", stored}}}});
+  });
+  if (!written.ok()) return written.error();
+  const Instant at = (*written)->event.at;
   // The new hours apply from the edit on; time already run keeps its measure. Timers are
   // marks of the calendar, so no case is rewritten: the scheduler only plans again.
-  ESCALA_TRY(calendars_.put(*spec, event.at));
+  ESCALA_TRY(calendars_.put(*spec, at));
   cases_.note_calendar_changed();
-  return core::Json{{"calendar", stored}, {"effective_from", format_iso8601(event.at)}};
+  return core::Json{{"calendar", stored}, {"effective_from", format_iso8601(at)}};
 }
 
 namespace {
@@ -149,10 +173,18 @@ std::string version_of(const core::Json& stored) {
   return out;
 }
 
-core::Json canned_list(core::Json list, const core::Json& stored) {
-  const auto total = list.size();
-  return core::Json{{"items", std::move(list)}, {"total", total}, {"next", nullptr},
+// The answer of GET and PUT: the stored list (null when never set) and its version.
+core::Json canned_list(const core::Json& stored) {
+  core::Json items = stored.is_array() ? stored : core::Json::array();
+  const auto total = items.size();
+  return core::Json{{"items", std::move(items)}, {"total", total}, {"next", nullptr},
                     {"version", version_of(stored)}};
+}
+
+Error canned_conflict() {
+  return make_error(ErrorCode::kConflict,
+                    "the canned replies were changed since you read them: read them again",
+                    "version");
 }
 
 }  // namespace
@@ -162,9 +194,7 @@ Result<core::Json> ConfigService::canned_replies(const core::Actor& actor) {
     return make_error(ErrorCode::kPermissionDenied, "canned replies are for the desk's staff");
   auto stored = settings_.get_setting("canned_replies");
   if (!stored.ok()) return stored.error();
-  const core::Json raw = stored->value_or(core::Json());
-  core::Json list = raw.is_array() ? raw : core::Json::array();
-  return canned_list(std::move(list), raw);
+  return canned_list(stored->value_or(core::Json()));
 }
 
 Result<core::Json> ConfigService::put_canned_replies(const core::Actor& actor,
@@ -201,10 +231,7 @@ Result<core::Json> ConfigService::put_canned_replies(const core::Actor& actor,
   const core::Json raw = stored->value_or(core::Json());
   std::optional<core::Json> expected;
   if (body.contains("version")) {
-    if (body["version"].get_ref<const std::string&>() != version_of(raw))
-      return make_error(ErrorCode::kConflict,
-                        "the canned replies were changed since you read them: read them again",
-                        "version");
+    if (body["version"].get_ref<const std::string&>() != version_of(raw)) return canned_conflict();
     expected = raw;  // and still so when the list is written (checked by the store)
   }
   core::Json old = raw.is_array() ? raw : core::Json::array();
@@ -222,32 +249,26 @@ Result<core::Json> ConfigService::put_canned_replies(const core::Actor& actor,
   ports::DirectoryStore::DeskEvent event{
       0, clock_.now(), actor.user_id, actor.name, "canned_replies_changed",
       {{"added", added}, {"changed", changed}, {"removed", removed}, {"count", list.size()}}};
-  if (auto st = settings_.put_setting_with_event("canned_replies", list, event, expected); !st.ok()) {
-    if (st.error().code == ErrorCode::kConflict)
-      return make_error(ErrorCode::kConflict,
-                        "the canned replies were changed since you read them: read them again",
-                        "version");
-    return st.error();
-  }
-  core::Json stored_now = list;
-  return canned_list(std::move(list), stored_now);
+  if (auto st = settings_.put_setting_with_event("canned_replies", list, event, expected); !st.ok())
+    return st.error().code == ErrorCode::kConflict ? canned_conflict() : st.error();
+  return canned_list(list);
 }
 
 Result<core::Json> ConfigService::mail_secrets(ports::Crypto& crypto) {
-  for (int attempt = 1;; ++attempt) {
-    auto got = settings_.get_setting("mail_secrets");
-    if (!got.ok()) return got.error();
-    if (got.value()) return *got.value();
-    core::Json made = {{"loop_token", crypto.random_token(16)},
-                       {"link_secret", crypto.random_token(32)},
-                       {"mailgate_token", crypto.random_token(32)}};
-    const ports::DirectoryStore::DeskEvent event{0, clock_.now(), 0, "Escala",
-                                                 "mail_secrets_created", core::Json::object()};
-    auto st = settings_.put_setting_with_event("mail_secrets", made, event, core::Json());
-    if (st.ok()) return made;
-    // Another node stored its secrets first: read them on the next round.
-    if (st.error().code != ErrorCode::kConflict || attempt == 3) return st.error();
-  }
+  core::Json secrets;
+  auto written = update_setting(settings_, "mail_secrets", [&](const std::optional<core::Json>& now) {
+    if (now) {  // made already (by this node earlier or by another one just now)
+      secrets = *now;
+      return std::optional<SettingWrite>();
+    }
+    secrets = {{"loop_token", crypto.random_token(16)},
+               {"link_secret", crypto.random_token(32)},
+               {"mailgate_token", crypto.random_token(32)}};
+    return std::optional<SettingWrite>(SettingWrite{
+        secrets, DeskEvent{0, clock_.now(), 0, "Escala", "mail_secrets_created", core::Json::object()}});
+  });
+  if (!written.ok()) return written.error();
+  return secrets;
 }
 
 Result<std::vector<ports::DirectoryStore::DeskEvent>> ConfigService::history(

@@ -339,9 +339,9 @@ int serve(const ServeOptions& options) {
   });
 
   // ---- the email channel ----
-  // Secrets made once per desk: the loop token on every message Escala sends, the key of
-  // the confirmation links, and the mail gateway's secret.
-  // Made on the desk's first start; nodes starting together all use the one set stored.
+  // Secrets made once per desk (on its first start; nodes starting together share them):
+  // the loop token on every message Escala sends, the key of the confirmation links, and
+  // the mail gateway's secret.
   core::Json secrets;
   if (auto got = desk_config.mail_secrets(**crypto); got.ok()) {
     secrets = std::move(got).value();
